@@ -1,0 +1,126 @@
+import { fileURLToPath } from 'node:url';
+import {
+  Bool,
+  Field,
+  Float32,
+  Float64,
+  Int32,
+  Int64,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  TimestampMillisecond,
+  Utf8,
+  makeData,
+  vectorFromArray,
+  type DataType,
+  type Vector,
+} from 'apache-arrow';
+import type { ExampleSet } from '@plinth/schema';
+
+/** Arrow field metadata keys that carry an example set's column roles. */
+export const ROLE_KEY = 'plinth.role';
+export const SOURCE_KEY = 'plinth.source';
+
+function localPath(uri: string): string {
+  if (uri.startsWith('file://')) return fileURLToPath(uri);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
+    throw new Error(`cannot read ${uri}: only file:// example-store locations are readable from this kernel yet`);
+  }
+  return uri;
+}
+
+function arrowType(duckType: string): DataType {
+  const t = duckType.toUpperCase();
+  if (t === 'DOUBLE' || t.startsWith('DECIMAL')) return new Float64();
+  if (t === 'FLOAT') return new Float32();
+  if (t === 'INTEGER' || t === 'SMALLINT' || t === 'TINYINT') return new Int32();
+  if (t === 'BIGINT') return new Int64();
+  if (t === 'BOOLEAN') return new Bool();
+  if (t.startsWith('TIMESTAMP') || t === 'DATE') return new TimestampMillisecond();
+  return new Utf8();
+}
+
+/**
+ * Reads Parquet files into one Apache Arrow table with DuckDB. Column roles from an example
+ * set's manifest (key, timestamp, label, feature) go into the Arrow field metadata.
+ *
+ * @example
+ * const table = await readParquetAsArrow(['file:///data/part-0.parquet']);
+ * table.numRows;
+ */
+export async function readParquetAsArrow(files: string[], manifest?: Pick<ExampleSet, 'columns'>): Promise<Table> {
+  // Loaded lazily: DuckDB is only needed when a notebook reads data.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
+  const list = files.map((f) => `'${localPath(f).replace(/'/g, "''")}'`).join(', ');
+  const db = await DuckDBInstance.create(':memory:', { threads: '2', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const conn = await db.connect();
+  try {
+    const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet([${list}])`);
+    const names = reader.columnNames();
+    const types = reader.columnTypes().map((t) => t.toString());
+    const columns = reader.getColumnsJS() as unknown[][];
+    const roles = new Map((manifest?.columns ?? []).map((c) => [c.name, c]));
+    const fields: Field[] = [];
+    const vectors: Vector[] = [];
+    names.forEach((name, j) => {
+      const type = arrowType(types[j]);
+      const values = columns[j].map((v) => (typeof v === 'bigint' && !(type instanceof Int64) ? Number(v) : v));
+      const vec = vectorFromArray(values as never[], type);
+      const col = roles.get(name);
+      const meta = new Map<string, string>();
+      if (col) {
+        meta.set(ROLE_KEY, col.role);
+        if (col.source) meta.set(SOURCE_KEY, col.source);
+      }
+      fields.push(new Field(name, type, true, meta));
+      vectors.push(vec);
+    });
+    const schema = new Schema(fields);
+    if (vectors.length === 0) return new Table(schema);
+    const data = makeData({ type: new Struct(fields), length: vectors[0].length, nullCount: 0, children: vectors.map((v) => v.data[0]) });
+    return new Table([new RecordBatch(schema, data)]);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+/** Column names of a table with a given role (from example-set metadata). */
+export function columnsWithRole(table: Table, role: 'key' | 'timestamp' | 'label' | 'feature'): string[] {
+  return table.schema.fields.filter((f) => f.metadata.get(ROLE_KEY) === role).map((f) => f.name);
+}
+
+/**
+ * Numeric columns as Float64Arrays, nulls as NaN: the trainers' input.
+ *
+ * @example
+ * const [ctr, price] = numericColumns(table, ['user_features__user_ctr', 'product_features__price']);
+ */
+export function numericColumns(table: Table, names: string[]): Float64Array[] {
+  return names.map((name) => {
+    const col = table.getChild(name);
+    if (!col) throw new Error(`the table has no column '${name}' (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`);
+    const out = new Float64Array(col.length);
+    for (let i = 0; i < col.length; i++) {
+      const v = col.get(i) as unknown;
+      out[i] = v === null || v === undefined ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+    }
+    return out;
+  });
+}
+
+/**
+ * Splits rows in order: the first `fraction` for training, the rest for validation. Example
+ * sets are sorted by label time, so this is a split in time (no look-ahead).
+ *
+ * @example
+ * const { train, test } = splitByTime(table, 0.8);
+ */
+export function splitByTime(table: Table, fraction = 0.8): { train: Table; test: Table } {
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`fraction must be between 0 and 1, got ${fraction}`);
+  const cut = Math.floor(table.numRows * fraction);
+  return { train: table.slice(0, cut), test: table.slice(cut) };
+}

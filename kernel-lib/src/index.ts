@@ -1,0 +1,16 @@
+/**
+ * @plinth/kernel-lib: what a notebook imports.
+ *
+ * @example
+ * import * as plinth from '@plinth/kernel-lib';
+ * const p = plinth.connect();
+ */
+export * from './plinth';
+export * from './display';
+export * from './example-store';
+export * from './pipeline/assemble';
+export * from './pipeline/train';
+export * from './train';
+export * from './onnx';
+export { PlinthClient, InferenceClient, ProblemError, formatProblem } from '@plinth/schema';
+export type * from '@plinth/schema';

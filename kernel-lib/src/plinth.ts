@@ -1,0 +1,285 @@
+import crypto from 'node:crypto';
+import type { Table } from 'apache-arrow';
+import {
+  InferenceClient,
+  PlinthClient,
+  problem,
+  ProblemError,
+  type ApplyResult,
+  type DataSource,
+  type Deployment,
+  type Entity,
+  type ExampleSet,
+  type ExampleSetSpec,
+  type FeatureView,
+  type Job,
+  type LabelView,
+  type ModelVersion,
+  type Pipeline,
+  type PredictResponse,
+} from '@plinth/schema';
+import { progress } from './display';
+import { readParquetAsArrow, numericColumns } from './example-store';
+import { compilePipeline } from './onnx/compile';
+import { PipelineSession } from './onnx/runtime';
+import { assembleInputs, onlineRefs, type InputStatus } from './pipeline/assemble';
+import type { TrainResult } from './pipeline/train';
+
+export interface ConnectOptions {
+  /** Control plane URL (default: env PLINTH_URL, else http://127.0.0.1:8787). */
+  url?: string;
+  /** Inference tier URL (default: env PLINTH_INFERENCE_URL, else http://127.0.0.1:8788). */
+  inferenceUrl?: string;
+  /** API token (default: env PLINTH_TOKEN). */
+  token?: string;
+}
+
+export interface Definitions {
+  entities?: Entity[];
+  dataSources?: DataSource[];
+  featureViews?: FeatureView[];
+  labelViews?: LabelView[];
+}
+
+export interface PublishOptions {
+  exampleSet?: ExampleSet;
+  /** Rows whose inputs and outputs are stored for deploy-time sanity tests (default: 32 of them). */
+  referenceData?: Table;
+  description?: string;
+  team?: string;
+  owner?: string;
+  tags?: Record<string, string>;
+  requestFeatures?: string[];
+}
+
+/** A pipeline loaded locally: the same ONNX graph the inference tier runs. */
+export class LocalPipeline {
+  constructor(
+    readonly spec: Pipeline,
+    readonly session: PipelineSession,
+    private readonly client: PlinthClient,
+    readonly version?: ModelVersion,
+  ) {}
+
+  /** Runs the graph on input columns named like the pipeline's inputs. */
+  run(columns: Record<string, ArrayLike<number>>): Promise<Record<string, Float32Array>> {
+    return this.session.run(columns);
+  }
+
+  /**
+   * Predicts for entities the way the inference tier does: online features are read for
+   * their join keys, request-time features come from each instance, defaults fill gaps.
+   *
+   * @example
+   * const [p] = await ctr.predict([{ user_id: 7, product_id: 3 }]);
+   * p.outputs.probability;
+   */
+  async predict(instances: Record<string, string | number | boolean | null>[]): Promise<{ outputs: Record<string, number>; featureStatuses: Record<string, InputStatus> }[]> {
+    const refs = onlineRefs(this.spec.inputs);
+    const keys = [...new Set(instances.flatMap((i) => Object.keys(i)))];
+    let rows: { values: Record<string, unknown>; statuses: Record<string, 'present' | 'not_found' | 'expired'> }[] = instances.map(() => ({ values: {}, statuses: {} }));
+    if (refs.length) {
+      const entities = Object.fromEntries(keys.map((k) => [k, instances.map((i) => i[k] as string | number)]));
+      rows = (await this.client.getOnlineFeatures({ features: refs.map((r) => `${r.view}:${r.feature}`), entities })).rows;
+    }
+    const { columns, statuses, errors } = assembleInputs(this.spec.inputs, rows, instances);
+    if (errors.length) throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
+    const out = await this.session.run(columns);
+    return instances.map((_, i) => ({ outputs: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v[i]])), featureStatuses: statuses[i] }));
+  }
+}
+
+/**
+ * The notebook's handle on Plinth: define features, materialize them, build example sets,
+ * publish and deploy pipelines, and predict.
+ *
+ * @example
+ * import * as plinth from '@plinth/kernel-lib';
+ * const p = plinth.connect();
+ * await p.apply({ entities: [{ name: 'user', joinKeys: [{ name: 'user_id', type: 'int64' }] }] });
+ */
+export class Plinth {
+  readonly client: PlinthClient;
+  readonly inference: InferenceClient;
+
+  constructor(opts: ConnectOptions = {}) {
+    const token = opts.token ?? process.env.PLINTH_TOKEN;
+    this.client = new PlinthClient({ baseUrl: opts.url ?? process.env.PLINTH_URL ?? 'http://127.0.0.1:8787', token });
+    this.inference = new InferenceClient({ baseUrl: opts.inferenceUrl ?? process.env.PLINTH_INFERENCE_URL ?? 'http://127.0.0.1:8788', token });
+  }
+
+  /**
+   * Applies definitions (entities and data sources first). Unchanged definitions keep their
+   * version; changed ones get a new version.
+   *
+   * @example
+   * await p.apply({ featureViews: [userFeatures], labelViews: [clicks] });
+   */
+  async apply(defs: Definitions): Promise<ApplyResult[]> {
+    const out: ApplyResult[] = [];
+    for (const e of defs.entities ?? []) out.push(await this.client.applyEntity(e));
+    for (const s of defs.dataSources ?? []) out.push(await this.client.applyDataSource(s));
+    for (const v of defs.featureViews ?? []) out.push(await this.client.applyFeatureView(v));
+    for (const v of defs.labelViews ?? []) out.push(await this.client.applyLabelView(v));
+    return out;
+  }
+
+  private async follow(job: Job, title: string): Promise<Job> {
+    const bar = progress(title);
+    const done = await this.client.waitForJob(job.id, (j) => bar.update(j.progress, j.status));
+    bar.done('done');
+    return done;
+  }
+
+  /**
+   * Materializes a feature or label view (offline Parquet + online store) and waits for it,
+   * showing progress.
+   *
+   * @example
+   * const r = await p.materialize('user_features');
+   * r.rows;
+   */
+  async materialize(view: string, range: { start?: string; end?: string } = {}): Promise<{ rows: number; onlineWritten: number; version: number }> {
+    const job = await this.follow(await this.client.materialize({ view, ...range }), `Materializing ${view}`);
+    return job.result as { rows: number; onlineWritten: number; version: number };
+  }
+
+  /**
+   * Builds a new version of an example set with a point-in-time join and waits for it.
+   *
+   * @example
+   * const es = await p.buildExampleSet({ name: 'clicks_train', labelView: 'clicks', features: ['user_features', 'product_features'] });
+   */
+  async buildExampleSet(spec: ExampleSetSpec): Promise<ExampleSet> {
+    const job = await this.follow(await this.client.buildExampleSet(spec), `Building example set ${spec.name}`);
+    return job.result as ExampleSet;
+  }
+
+  /**
+   * Loads an example set (latest version unless given) as an Apache Arrow table. Column
+   * roles (key, timestamp, label, feature) are in the fields' metadata.
+   *
+   * @example
+   * const table = await p.loadExampleSet('clicks_train');
+   */
+  async loadExampleSet(name: string, version?: number): Promise<Table> {
+    const es = await this.client.getExampleSet(name, version);
+    return readParquetAsArrow(es.location.files, es);
+  }
+
+  /** Online features of entities, as the control plane reads them. */
+  getOnlineFeatures(features: string[], entities: Record<string, (string | number)[]>) {
+    return this.client.getOnlineFeatures({ features, entities });
+  }
+
+  /**
+   * Compiles a trained pipeline to ONNX, uploads the artifact and publishes it as a new
+   * version of model `name`, with reference examples for deploy-time sanity tests.
+   *
+   * @example
+   * const v = await p.publish('ctr', spec, result, { exampleSet: es, referenceData: test });
+   */
+  async publish(name: string, spec: Pipeline, result: TrainResult, opts: PublishOptions = {}): Promise<ModelVersion> {
+    const bytes = compilePipeline({ inputs: spec.inputs.map((i) => ({ name: i.name })), stages: spec.transformer, model: spec.model, metadata: { 'model.name': name } });
+    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    await this.client.putArtifact(sha256, bytes);
+    let referenceExamples: ModelVersion['referenceExamples'];
+    if (opts.referenceData && opts.referenceData.numRows > 0) {
+      const n = Math.min(32, opts.referenceData.numRows);
+      const sample = opts.referenceData.slice(0, n);
+      const names = spec.inputs.map((i) => i.name);
+      const cols = numericColumns(sample, names);
+      const session = await PipelineSession.create(bytes);
+      const out = await session.run(Object.fromEntries(names.map((nm, j) => [nm, cols[j]])));
+      const toJson = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+      referenceExamples = {
+        inputs: Object.fromEntries(names.map((nm, j) => [nm, toJson(cols[j])])),
+        outputs: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, toJson(v)])),
+      };
+    }
+    const metrics: Record<string, number> = {};
+    for (const [split, m] of Object.entries(result.metrics)) {
+      if (!m) continue;
+      for (const [k, v] of Object.entries(m)) metrics[`${split}.${k}`] = v;
+    }
+    return this.client.publishModelVersion(name, {
+      pipeline: spec,
+      artifact: { sha256, bytes: bytes.length, format: 'onnx' },
+      ...(opts.exampleSet ? { exampleSet: { name: opts.exampleSet.name, version: opts.exampleSet.version } } : {}),
+      metrics,
+      trainingConfig: result.config,
+      ...(referenceExamples ? { referenceExamples } : {}),
+      ...(opts.description ? { description: opts.description } : {}),
+      ...(opts.team ? { team: opts.team } : {}),
+      ...(opts.owner ? { owner: opts.owner } : {}),
+      ...(opts.tags ? { tags: opts.tags } : {}),
+    });
+  }
+
+  /**
+   * Deploys a model version to the inference tier under `name` (sanity-tested first) and
+   * waits until the inference tier serves it.
+   *
+   * @example
+   * const d = await p.deploy('ctr', { model: 'ctr', version: v.version });
+   */
+  async deploy(name: string, req: { model: string; version?: number }, timeoutMs = 30_000): Promise<Deployment> {
+    const d = await this.client.deploy(name, req);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const h = await this.inference.request<{ models: { deployment: string; version: number }[] }>('GET', 'v1/health');
+        if (h.models.some((m) => m.deployment === name && m.version === d.version)) return d;
+      } catch {
+        // the inference tier may be restarting
+      }
+      if (Date.now() > deadline) throw new Error(`the inference tier did not load ${d.model}@${d.version} within ${timeoutMs / 1000}s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /**
+   * Calls the inference tier's predict route of a deployment.
+   *
+   * @example
+   * const r = await p.predict('ctr', [{ user_id: 7, product_id: 3 }]);
+   * r.predictions[0].outputs.probability;
+   */
+  predict(deployment: string, instances: Record<string, string | number | boolean | null>[]): Promise<PredictResponse> {
+    return this.inference.predict(deployment, { instances });
+  }
+
+  /**
+   * Loads a published model version (latest unless given) to run locally with
+   * onnxruntime-node; the artifact's hash is verified.
+   *
+   * @example
+   * const ctr = await p.loadPipeline('ctr');
+   */
+  async loadPipeline(name: string, version?: number): Promise<LocalPipeline> {
+    const mv = version ? await this.client.getModelVersion(name, version) : (await this.client.listModelVersions(name)).items.at(-1);
+    if (!mv) throw new Error(`model '${name}' has no versions`);
+    const bytes = await this.client.getArtifact(mv.artifact.sha256);
+    const actual = crypto.createHash('sha256').update(bytes).digest('hex');
+    if (actual !== mv.artifact.sha256) throw new Error(`artifact of ${name}@${mv.version} is corrupted: sha256 ${actual}, expected ${mv.artifact.sha256}`);
+    return new LocalPipeline(mv.pipeline, await PipelineSession.create(bytes), this.client, mv);
+  }
+
+  /** Runs a pipeline spec locally without publishing it (exploration). */
+  async localPipeline(spec: Pipeline): Promise<LocalPipeline> {
+    const bytes = compilePipeline({ inputs: spec.inputs.map((i) => ({ name: i.name })), stages: spec.transformer, model: spec.model });
+    return new LocalPipeline(spec, await PipelineSession.create(bytes), this.client);
+  }
+}
+
+/**
+ * Connects to the Plinth control plane and inference tier (PLINTH_URL, PLINTH_INFERENCE_URL
+ * and PLINTH_TOKEN are set for kernels started by `plinth up`).
+ *
+ * @example
+ * const p = connect();
+ * (await p.client.health()).status; // 'ok'
+ */
+export function connect(opts: ConnectOptions = {}): Plinth {
+  return new Plinth(opts);
+}

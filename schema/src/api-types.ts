@@ -1,0 +1,64 @@
+import type * as T from './generated/types';
+
+/** A stored version of a registry document, as the API returns it. */
+export interface Versioned<S> {
+  name: string;
+  version: number;
+  spec: S;
+  createdAt: string;
+  createdBy: string;
+}
+
+export type EntityRecord = Versioned<T.Entity>;
+export type DataSourceRecord = Versioned<T.DataSource>;
+export type FeatureViewRecord = Versioned<T.FeatureView>;
+export type LabelViewRecord = Versioned<T.LabelView>;
+
+export interface ApplyResult {
+  kind: string;
+  name: string;
+  version: number;
+  /** false when the definition equals the latest version (apply is idempotent). */
+  created: boolean;
+}
+
+export interface ItemList<I> {
+  items: I[];
+}
+
+export type FeatureStatus = 'present' | 'not_found' | 'expired';
+
+export interface OnlineFeaturesRequest {
+  /** `view:feature` references. */
+  features: string[];
+  /** Join key -> one value per entity, e.g. `{ user_id: [1, 2] }`. */
+  entities: Record<string, (string | number)[]>;
+}
+
+export interface OnlineFeaturesResponse {
+  /** One row per entity, in request order. */
+  rows: { values: Record<string, number | string | boolean | null>; statuses: Record<string, FeatureStatus> }[];
+}
+
+/** A prediction request to the inference tier. */
+export interface PredictRequest {
+  /** One object per entity: its join keys (e.g. `{ user_id: 7, product_id: 3 }`) and request-time features. */
+  instances: Record<string, string | number | boolean | null>[];
+}
+
+export interface PredictResponse {
+  deployment: string;
+  model: string;
+  version: number;
+  predictions: {
+    predictionId: string;
+    outputs: Record<string, number>;
+    featureStatuses: Record<string, FeatureStatus | 'default' | 'request'>;
+  }[];
+}
+
+export interface HealthResponse {
+  status: 'ok';
+  version: string;
+  role: 'control-plane' | 'inference';
+}

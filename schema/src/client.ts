@@ -1,0 +1,234 @@
+import type * as T from './generated/types';
+import type {
+  ApplyResult,
+  DataSourceRecord,
+  EntityRecord,
+  FeatureViewRecord,
+  HealthResponse,
+  ItemList,
+  LabelViewRecord,
+  OnlineFeaturesRequest,
+  OnlineFeaturesResponse,
+  PredictRequest,
+  PredictResponse,
+  Versioned,
+} from './api-types';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problem, type ProblemDetails } from './problem';
+import type { RegistryPath } from './openapi';
+
+type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** Control plane URL, e.g. `http://127.0.0.1:8787/` (a trailing slash is added). */
+  baseUrl: string;
+  /** API token, sent as `Authorization: Bearer`. */
+  token?: string;
+  fetch?: FetchLike;
+}
+
+/**
+ * Typed client of the Plinth control plane (browser and Node: it only needs `fetch`).
+ * Errors from the server are thrown as `ProblemError`s carrying the RFC 9457 document.
+ *
+ * @example
+ * const plinth = new PlinthClient({ baseUrl: 'http://127.0.0.1:8787' });
+ * const { items } = await plinth.listFeatureViews();
+ */
+export class PlinthClient {
+  readonly baseUrl: string;
+  private readonly token?: string;
+  private readonly fetchImpl: FetchLike;
+
+  constructor(opts: ClientOptions) {
+    this.baseUrl = opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`;
+    this.token = opts.token;
+    const f = opts.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    if (!f) throw new Error('PlinthClient needs a fetch implementation');
+    this.fetchImpl = (input, init) => f(input, init);
+  }
+
+  /** Sends a request; `body` is JSON unless it is binary. */
+  async request<R>(method: string, path: string, body?: unknown): Promise<R> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let payload: RequestInit['body'];
+    if (body instanceof Uint8Array) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = body as unknown as RequestInit['body'];
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const url = this.baseUrl + path.replace(/^\//, '');
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method, headers, body: payload });
+    } catch (e) {
+      throw new ProblemError(problem(503, 'Server unreachable', `${method} ${url}: ${(e as Error).message}`));
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      const type = res.headers.get('content-type') ?? '';
+      if (type.includes(PROBLEM_CONTENT_TYPE) || type.includes('json')) {
+        try {
+          const p = JSON.parse(text) as ProblemDetails;
+          if (p && typeof p.title === 'string') throw new ProblemError({ ...p, status: p.status ?? res.status });
+        } catch (e) {
+          if (e instanceof ProblemError) throw e;
+        }
+      }
+      throw new ProblemError(problem(res.status, res.statusText || 'Request failed', `${method} ${url}: ${text.slice(0, 500)}`));
+    }
+    return (text ? JSON.parse(text) : undefined) as R;
+  }
+
+  health(): Promise<HealthResponse> {
+    return this.request('GET', 'api/v1/health');
+  }
+
+  // Registry ------------------------------------------------------------------------------
+  private apply<S extends { name: string }>(plural: RegistryPath, doc: S): Promise<ApplyResult> {
+    return this.request('PUT', `api/v1/${plural}/${encodeURIComponent(doc.name)}`, doc);
+  }
+  private get<S>(plural: RegistryPath, name: string, version?: number): Promise<Versioned<S>> {
+    const q = version ? `?version=${version}` : '';
+    return this.request('GET', `api/v1/${plural}/${encodeURIComponent(name)}${q}`);
+  }
+
+  applyEntity(doc: T.Entity): Promise<ApplyResult> {
+    return this.apply('entities', doc);
+  }
+  applyDataSource(doc: T.DataSource): Promise<ApplyResult> {
+    return this.apply('data-sources', doc);
+  }
+  applyFeatureView(doc: T.FeatureView): Promise<ApplyResult> {
+    return this.apply('feature-views', doc);
+  }
+  applyLabelView(doc: T.LabelView): Promise<ApplyResult> {
+    return this.apply('label-views', doc);
+  }
+  listEntities(): Promise<ItemList<EntityRecord>> {
+    return this.request('GET', 'api/v1/entities');
+  }
+  listDataSources(): Promise<ItemList<DataSourceRecord>> {
+    return this.request('GET', 'api/v1/data-sources');
+  }
+  listFeatureViews(): Promise<ItemList<FeatureViewRecord>> {
+    return this.request('GET', 'api/v1/feature-views');
+  }
+  listLabelViews(): Promise<ItemList<LabelViewRecord>> {
+    return this.request('GET', 'api/v1/label-views');
+  }
+  getFeatureView(name: string, version?: number): Promise<FeatureViewRecord> {
+    return this.get('feature-views', name, version);
+  }
+  getLabelView(name: string, version?: number): Promise<LabelViewRecord> {
+    return this.get('label-views', name, version);
+  }
+  getEntity(name: string, version?: number): Promise<EntityRecord> {
+    return this.get('entities', name, version);
+  }
+
+  // Jobs ----------------------------------------------------------------------------------
+  materialize(req: T.MaterializeRequest): Promise<T.Job> {
+    return this.request('POST', 'api/v1/materializations', req);
+  }
+  getJob(id: string): Promise<T.Job> {
+    return this.request('GET', `api/v1/jobs/${encodeURIComponent(id)}`);
+  }
+  listJobs(): Promise<ItemList<T.Job>> {
+    return this.request('GET', 'api/v1/jobs');
+  }
+  getJobLogs(id: string): Promise<{ lines: string[] }> {
+    return this.request('GET', `api/v1/jobs/${encodeURIComponent(id)}/logs`);
+  }
+
+  /** Polls a job until it ends; `onUpdate` sees every state (for progress displays). */
+  async waitForJob(id: string, onUpdate?: (job: T.Job) => void, pollMs = 250): Promise<T.Job> {
+    for (;;) {
+      const job = await this.getJob(id);
+      onUpdate?.(job);
+      if (job.status === 'succeeded') return job;
+      if (job.status === 'failed') {
+        throw new ProblemError(problem(422, 'Job failed', `${job.kind} job ${job.id}: ${job.error ?? 'unknown error'}`));
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  // Example sets --------------------------------------------------------------------------
+  buildExampleSet(spec: T.ExampleSetSpec): Promise<T.Job> {
+    return this.request('POST', 'api/v1/example-sets', spec);
+  }
+  getExampleSet(name: string, version?: number): Promise<T.ExampleSet> {
+    const q = version ? `?version=${version}` : '';
+    return this.request('GET', `api/v1/example-sets/${encodeURIComponent(name)}${q}`);
+  }
+  listExampleSets(): Promise<ItemList<T.ExampleSet>> {
+    return this.request('GET', 'api/v1/example-sets');
+  }
+
+  // Online features -----------------------------------------------------------------------
+  getOnlineFeatures(req: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> {
+    return this.request('POST', 'api/v1/online-features', req);
+  }
+
+  // Model repository ----------------------------------------------------------------------
+  putArtifact(sha256: string, bytes: Uint8Array): Promise<T.Artifact> {
+    return this.request('PUT', `api/v1/artifacts/sha256/${sha256}`, bytes);
+  }
+  /** Downloads an artifact's bytes (verify the hash before use). */
+  async getArtifact(sha256: string): Promise<Uint8Array> {
+    const headers: Record<string, string> = { accept: 'application/octet-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const url = `${this.baseUrl}api/v1/artifacts/sha256/${sha256}`;
+    const res = await this.fetchImpl(url, { method: 'GET', headers });
+    if (!res.ok) {
+      const text = await res.text();
+      let p: ProblemDetails | undefined;
+      try {
+        p = JSON.parse(text) as ProblemDetails;
+      } catch {
+        p = undefined;
+      }
+      throw new ProblemError(p?.title ? p : problem(res.status, 'Request failed', `GET ${url}: ${text.slice(0, 500)}`));
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  publishModelVersion(name: string, req: T.PublishRequest): Promise<T.ModelVersion> {
+    return this.request('POST', `api/v1/models/${encodeURIComponent(name)}/versions`, req);
+  }
+  getModelVersion(name: string, version: number): Promise<T.ModelVersion> {
+    return this.request('GET', `api/v1/models/${encodeURIComponent(name)}/versions/${version}`);
+  }
+  listModelVersions(name: string): Promise<ItemList<T.ModelVersion>> {
+    return this.request('GET', `api/v1/models/${encodeURIComponent(name)}/versions`);
+  }
+  listModels(): Promise<ItemList<T.ModelVersion>> {
+    return this.request('GET', 'api/v1/models');
+  }
+
+  // Deployments ---------------------------------------------------------------------------
+  deploy(name: string, req: T.DeployRequest): Promise<T.Deployment> {
+    return this.request('PUT', `api/v1/deployments/${encodeURIComponent(name)}`, req);
+  }
+  getDeployment(name: string): Promise<T.Deployment> {
+    return this.request('GET', `api/v1/deployments/${encodeURIComponent(name)}`);
+  }
+  listDeployments(): Promise<ItemList<T.Deployment>> {
+    return this.request('GET', 'api/v1/deployments');
+  }
+}
+
+/**
+ * Client of the inference tier's JSON predict route.
+ *
+ * @example
+ * const infer = new InferenceClient({ baseUrl: 'http://127.0.0.1:8788' });
+ * const r = await infer.predict('ctr', { instances: [{ user_id: 7, product_id: 3 }] });
+ */
+export class InferenceClient extends PlinthClient {
+  predict(deployment: string, req: PredictRequest): Promise<PredictResponse> {
+    return this.request('POST', `v1/predict/${encodeURIComponent(deployment)}`, req);
+  }
+}

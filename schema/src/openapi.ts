@@ -1,0 +1,208 @@
+import { schemas } from './generated/schemas';
+
+/** Component key of each schema file: `feature-view.json` -> `FeatureView`. */
+function componentKey(file: string): string {
+  return file
+    .replace(/\.json$/, '')
+    .split('-')
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join('');
+}
+
+/** Rewrites cross-file `$ref`s so every schema lives under #/components/schemas. */
+function rewriteRefs(node: unknown, file: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => rewriteRefs(n, file));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === '$id' || k === '$schema') continue;
+    if (k === '$ref' && typeof v === 'string') {
+      const [target, fragment = ''] = v.split('#');
+      const key = componentKey(target || file);
+      out.$ref = `#/components/schemas/${key}${fragment}`;
+    } else {
+      out[k] = rewriteRefs(v, file);
+    }
+  }
+  return out;
+}
+
+const ref = (file: string, def?: string) => ({
+  $ref: `#/components/schemas/${componentKey(file)}${def ? `/$defs/${def}` : ''}`,
+});
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const problemResponse = {
+  description: 'Problem (RFC 9457)',
+  content: { 'application/problem+json': { schema: ref('problem.json') } },
+};
+const items = (schema: object) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: schema } } });
+const record = (schema: object) => ({
+  type: 'object',
+  required: ['name', 'version', 'spec', 'createdAt', 'createdBy'],
+  properties: {
+    name: { type: 'string' },
+    version: { type: 'integer' },
+    spec: schema,
+    createdAt: { type: 'string', format: 'date-time' },
+    createdBy: { type: 'string' },
+  },
+});
+const applyResult = {
+  type: 'object',
+  required: ['kind', 'name', 'version', 'created'],
+  properties: {
+    kind: { type: 'string' },
+    name: { type: 'string' },
+    version: { type: 'integer' },
+    created: { type: 'boolean', description: 'false when the definition was unchanged' },
+  },
+};
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+
+interface Op {
+  operationId: string;
+  summary: string;
+  body?: object;
+  bodyContentType?: string;
+  ok: [number, object | null];
+  params?: object[];
+}
+
+function op(o: Op): object {
+  const responses: Record<string, object> = {
+    [o.ok[0]]: o.ok[1] ? { description: 'OK', ...json(o.ok[1]) } : { description: 'OK' },
+    '4XX': problemResponse,
+  };
+  return {
+    operationId: o.operationId,
+    summary: o.summary,
+    ...(o.params ? { parameters: o.params } : {}),
+    ...(o.body
+      ? { requestBody: { required: true, content: { [o.bodyContentType ?? 'application/json']: { schema: o.body } } } }
+      : {}),
+    responses,
+  };
+}
+
+/** The registry kinds served under /api/v1/<plural>. */
+export const registryKinds = {
+  entities: { kind: 'entity', file: 'entity.json', title: 'Entity' },
+  'data-sources': { kind: 'data-source', file: 'data-source.json', title: 'DataSource' },
+  'feature-views': { kind: 'feature-view', file: 'feature-view.json', title: 'FeatureView' },
+  'label-views': { kind: 'label-view', file: 'label-view.json', title: 'LabelView' },
+} as const;
+export type RegistryPath = keyof typeof registryKinds;
+
+/** The OpenAPI 3.1 document of the control plane; its schemas are schema/schemas/*.json. */
+export function buildOpenApi(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, object>> = {
+    '/api/v1/health': {
+      get: op({ operationId: 'health', summary: 'Liveness', ok: [200, { type: 'object' }] }),
+    },
+    '/api/v1/openapi.json': {
+      get: op({ operationId: 'openapi', summary: 'This document', ok: [200, { type: 'object' }] }),
+    },
+  };
+  for (const [plural, k] of Object.entries(registryKinds)) {
+    paths[`/api/v1/${plural}`] = {
+      get: op({ operationId: `list${k.title}s`, summary: `Latest version of every ${k.kind}`, ok: [200, items(record(ref(k.file)))] }),
+    };
+    paths[`/api/v1/${plural}/{name}`] = {
+      put: op({
+        operationId: `apply${k.title}`,
+        summary: `Create or update a ${k.kind}; unchanged definitions keep their version`,
+        params: [nameParam],
+        body: ref(k.file),
+        ok: [200, applyResult],
+      }),
+      get: op({
+        operationId: `get${k.title}`,
+        summary: `Latest (or ?version=N) ${k.kind}`,
+        params: [nameParam, { name: 'version', in: 'query', schema: { type: 'integer' } }],
+        ok: [200, record(ref(k.file))],
+      }),
+      delete: op({ operationId: `delete${k.title}`, summary: `Remove a ${k.kind}; versions stay readable`, params: [nameParam], ok: [204, null] }),
+    };
+    paths[`/api/v1/${plural}/{name}/versions`] = {
+      get: op({ operationId: `list${k.title}Versions`, summary: `Every version of a ${k.kind}`, params: [nameParam], ok: [200, items(record(ref(k.file)))] }),
+    };
+  }
+  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+  Object.assign(paths, {
+    '/api/v1/materializations': {
+      post: op({ operationId: 'materialize', summary: 'Materialize a feature or label view (a job)', body: ref('job.json', 'MaterializeRequest'), ok: [202, ref('job.json')] }),
+    },
+    '/api/v1/jobs': {
+      get: op({ operationId: 'listJobs', summary: 'Jobs, newest first', ok: [200, items(ref('job.json'))] }),
+    },
+    '/api/v1/jobs/{id}': { get: op({ operationId: 'getJob', summary: 'One job', params: [idParam], ok: [200, ref('job.json')] }) },
+    '/api/v1/jobs/{id}/logs': {
+      get: op({ operationId: 'getJobLogs', summary: 'Log lines of a job', params: [idParam], ok: [200, { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } } } }] }),
+    },
+    '/api/v1/example-sets': {
+      get: op({ operationId: 'listExampleSets', summary: 'Latest version of every example set', ok: [200, items(ref('example-set.json'))] }),
+      post: op({ operationId: 'buildExampleSet', summary: 'Build a new example set version with a point-in-time join (a job)', body: ref('example-set.json', 'ExampleSetSpec'), ok: [202, ref('job.json')] }),
+    },
+    '/api/v1/example-sets/{name}': {
+      get: op({ operationId: 'getExampleSet', summary: 'Latest (or ?version=N) example set manifest', params: [nameParam], ok: [200, ref('example-set.json')] }),
+    },
+    '/api/v1/online-features': {
+      post: op({
+        operationId: 'getOnlineFeatures',
+        summary: 'Read features of N entities from the online store',
+        body: {
+          type: 'object',
+          required: ['features', 'entities'],
+          properties: {
+            features: { type: 'array', items: { type: 'string', description: 'view:feature' } },
+            entities: { type: 'object', additionalProperties: { type: 'array' }, description: 'join key -> values' },
+          },
+        },
+        ok: [200, { type: 'object' }],
+      }),
+    },
+    '/api/v1/artifacts/sha256/{sha256}': {
+      put: op({
+        operationId: 'putArtifact',
+        summary: 'Store an artifact by its content hash (verified)',
+        params: [{ name: 'sha256', in: 'path', required: true, schema: { type: 'string' } }],
+        body: { type: 'string', contentMediaType: 'application/octet-stream' },
+        bodyContentType: 'application/octet-stream',
+        ok: [201, ref('model-version.json', 'Artifact')],
+      }),
+      get: op({
+        operationId: 'getArtifact',
+        summary: 'Download an artifact (verified against its hash)',
+        params: [{ name: 'sha256', in: 'path', required: true, schema: { type: 'string' } }],
+        ok: [200, { type: 'string', contentMediaType: 'application/octet-stream' }],
+      }),
+    },
+    '/api/v1/models': { get: op({ operationId: 'listModels', summary: 'Newest version of every model', ok: [200, items(ref('model-version.json'))] }) },
+    '/api/v1/models/{name}/versions': {
+      get: op({ operationId: 'listModelVersions', summary: 'Versions of a model', params: [nameParam], ok: [200, items(ref('model-version.json'))] }),
+      post: op({ operationId: 'publishModelVersion', summary: 'Publish a pipeline as a new model version', params: [nameParam], body: ref('model-version.json', 'PublishRequest'), ok: [201, ref('model-version.json')] }),
+    },
+    '/api/v1/models/{name}/versions/{version}': {
+      get: op({ operationId: 'getModelVersion', summary: 'One model version', params: [nameParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer' } }], ok: [200, ref('model-version.json')] }),
+    },
+    '/api/v1/deployments': { get: op({ operationId: 'listDeployments', summary: 'Active deployments', ok: [200, items(ref('deployment.json'))] }) },
+    '/api/v1/deployments/{name}': {
+      put: op({ operationId: 'deploy', summary: 'Deploy a model version (sanity-tested) under a name', params: [nameParam], body: ref('deployment.json', 'DeployRequest'), ok: [200, ref('deployment.json')] }),
+      get: op({ operationId: 'getDeployment', summary: 'One deployment', params: [nameParam], ok: [200, ref('deployment.json')] }),
+    },
+  });
+  const components: Record<string, unknown> = {};
+  for (const [file, s] of Object.entries(schemas)) components[componentKey(file)] = rewriteRefs(s, file);
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Plinth control plane', version, description: 'Feature store, model repository and deployments.' },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    },
+    security: [{ bearer: [] }, {}],
+  };
+}

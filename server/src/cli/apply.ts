@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import YAML from 'yaml';
+import { PlinthClient, type ApplyResult, type DataSource, type Entity, type FeatureView, type LabelView } from '@plinth/schema';
+
+export interface Definitions {
+  entities?: Entity[];
+  dataSources?: DataSource[];
+  featureViews?: FeatureView[];
+  labelViews?: LabelView[];
+}
+
+const SECTIONS = ['entities', 'dataSources', 'featureViews', 'labelViews'] as const;
+
+/** Reads a YAML or JSON file of definitions; unknown sections are an error naming the file. */
+export function readDefinitions(file: string): Definitions {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected a mapping with ${SECTIONS.join(', ')}`);
+  for (const [k, v] of Object.entries(doc)) {
+    if (!(SECTIONS as readonly string[]).includes(k)) throw new Error(`${file}: unknown section '${k}' (expected ${SECTIONS.join(', ')})`);
+    if (!Array.isArray(v)) throw new Error(`${file}: section '${k}' must be a list`);
+  }
+  return doc as Definitions;
+}
+
+/** Applies definitions in dependency order: entities and sources before the views that use them. */
+export async function applyDefinitions(client: PlinthClient, defs: Definitions): Promise<ApplyResult[]> {
+  const out: ApplyResult[] = [];
+  for (const e of defs.entities ?? []) out.push(await client.applyEntity(e));
+  for (const s of defs.dataSources ?? []) out.push(await client.applyDataSource(s));
+  for (const v of defs.featureViews ?? []) out.push(await client.applyFeatureView(v));
+  for (const v of defs.labelViews ?? []) out.push(await client.applyLabelView(v));
+  return out;
+}

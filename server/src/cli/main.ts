@@ -1,0 +1,164 @@
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { PlinthClient, ProblemError, formatProblem } from '@plinth/schema';
+import { ConfigError, defaultDataDir, loadConfig, parsePort, type ConfigOverrides } from '../config';
+import { VERSION } from '../version';
+import { openPlatform } from '../platform';
+import { createControlPlane } from '../http/control-plane';
+import { createInferenceServer } from '../inference/server';
+import { LmdbOnlineStore } from '../stores/online/lmdb-store';
+import { LocalObjectStore } from '../stores/object/local-store';
+import { createLogger } from './logger';
+import { applyDefinitions, readDefinitions } from './apply';
+import { writeDemoLake, yesterday, type DemoSize } from './demo-data';
+import { repoRoot, up } from './up';
+
+const port = (what: string) => (v: string) => {
+  try {
+    return parsePort(v, what);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  return n;
+};
+const isoDate = (v: string) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) throw new InvalidArgumentError(`expected a date YYYY-MM-DD, got '${v}'`);
+  return v;
+};
+const sizes = ['tiny', 'small', 'medium', 'large'];
+
+interface CommonFlags {
+  dataDir?: string;
+  config?: string;
+  host?: string;
+  port?: number;
+  inferPort?: number;
+  logLevel?: string;
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', `data directory (env PLINTH_DATA_DIR, default ${defaultDataDir()})`)
+    .option('--config <file>', 'config file, YAML (env PLINTH_CONFIG, default <data-dir>/plinth.yaml)')
+    .option('--host <host>', 'interface to listen on (env PLINTH_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'control plane port (env PLINTH_PORT, default 8787)', port('--port'))
+    .option('--infer-port <port>', 'inference tier port (env PLINTH_INFER_PORT, default 8788)', port('--infer-port'))
+    .option('--log-level <level>', 'log level (env PLINTH_LOG_LEVEL, default info)');
+}
+
+const overrides = (f: CommonFlags & { controlPlane?: string }): ConfigOverrides => ({
+  dataDir: f.dataDir,
+  config: f.config,
+  host: f.host,
+  port: f.port,
+  inferPort: f.inferPort,
+  logLevel: f.logLevel,
+  controlPlaneUrl: f.controlPlane,
+});
+
+function onSignals(close: () => Promise<void>): void {
+  const handler = () => void close().then(() => process.exit(0));
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('plinth')
+    .description('Plinth: features, training examples, models, deployments, experiments and monitoring for notebook teams')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+
+  withCommon(program.command('up'))
+    .description('bring the whole platform up on one machine with embedded stores (demo lake, control plane, inference tier, JupyterLab)')
+    .option('--no-jupyter', 'do not start JupyterLab')
+    .option('--jupyter-port <port>', 'JupyterLab port', port('--jupyter-port'), 8888)
+    .option('--no-demo', 'do not generate the demo lake or apply the demo definitions')
+    .addOption(new Option('--demo-size <size>', 'size of the demo lake generated on first run').choices(sizes).default('small'))
+    .option('--venv <dir>', 'Python virtual environment with JupyterLab (env PLINTH_VENV)', process.env.PLINTH_VENV ?? path.join(repoRoot, '.venv'))
+    .option('--notebook-dir <dir>', 'folder JupyterLab opens', path.join(repoRoot, 'examples'))
+    .action(async (f: CommonFlags & { jupyter: boolean; jupyterPort: number; demo: boolean; demoSize: DemoSize; venv: string; notebookDir: string }) => {
+      await up(loadConfig(overrides(f)), { jupyter: f.jupyter, jupyterPort: f.jupyterPort, demo: f.demo, demoSize: f.demoSize, venv: path.resolve(f.venv), notebookDir: path.resolve(f.notebookDir) });
+    });
+
+  withCommon(program.command('serve'))
+    .description('run the control plane (registry, jobs, example sets, model repository, deployments)')
+    .action(async (f: CommonFlags) => {
+      const config = loadConfig(overrides(f));
+      const log = createLogger(config.logLevel, 'plinth-control-plane');
+      const platform = await openPlatform(config);
+      const cp = await createControlPlane(platform, log);
+      await cp.app.listen({ host: config.host, port: config.port });
+      onSignals(async () => {
+        await cp.close();
+        await platform.close();
+      });
+    });
+
+  withCommon(program.command('infer'))
+    .description('run the inference tier: serves the deployed pipelines, reading online features itself')
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL, default http://<host>:<port>)')
+    .option('--poll <ms>', 'how often to look for deployment changes', positiveInt, 2000)
+    .action(async (f: CommonFlags & { controlPlane?: string; poll: number }) => {
+      const config = loadConfig(overrides(f));
+      const log = createLogger(config.logLevel, 'plinth-inference');
+      const online = LmdbOnlineStore.open(config.onlineStore.path, { readOnly: true });
+      const objects = new LocalObjectStore(config.objectStore.root);
+      const srv = await createInferenceServer({ controlPlaneUrl: config.controlPlaneUrl, token: config.token, online, objects, log, pollMs: f.poll });
+      await srv.app.listen({ host: config.host, port: config.inferPort });
+      onSignals(async () => {
+        await srv.close();
+        await online.close();
+      });
+    });
+
+  withCommon(program.command('worker'))
+    .description('run background jobs (materialization, example sets) leased from the control plane')
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(async () => {
+      throw new Error('plinth worker: separate worker processes need the shared job queue (BullMQ on Redis), which is not built yet; the control plane runs jobs itself (plinth serve / plinth up)');
+    });
+
+  withCommon(program.command('demo-data'))
+    .description('generate the synthetic e-commerce data lake (users, products, sessions, impressions, clicks, purchases)')
+    .option('--lake-dir <dir>', 'where to write the lake (default <data-dir>/lake)')
+    .addOption(new Option('--size <size>', 'how much data').choices(sizes).default('small'))
+    .option('--seed <n>', 'random seed; the same seed gives the same data', positiveInt, 42)
+    .option('--days <n>', 'number of days', positiveInt, 30)
+    .option('--end-date <date>', 'last day, YYYY-MM-DD (default yesterday)', isoDate)
+    .option('--overwrite', 'replace an existing lake', false)
+    .action(async (f: CommonFlags & { lakeDir?: string; size: DemoSize; seed: number; days: number; endDate?: string; overwrite: boolean }) => {
+      const config = loadConfig(overrides(f));
+      await writeDemoLake({ lakeDir: path.resolve(f.lakeDir ?? config.lakeDir), size: f.size, seed: f.seed, days: f.days, endDate: f.endDate ?? yesterday(), overwrite: f.overwrite });
+    });
+
+  withCommon(program.command('apply'))
+    .description('apply definitions (entities, dataSources, featureViews, labelViews) from YAML or JSON files')
+    .argument('<files...>', 'definition files')
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(async (files: string[], f: CommonFlags & { controlPlane?: string }) => {
+      const config = loadConfig(overrides(f));
+      const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+      for (const file of files) {
+        const defs = readDefinitions(file);
+        for (const r of await applyDefinitions(client, defs)) {
+          process.stdout.write(`${r.kind} ${r.name}: version ${r.version}${r.created ? '' : ' (unchanged)'}\n`);
+        }
+      }
+    });
+  return program;
+}
+
+/** Runs the CLI; errors print one readable message and exit non-zero. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    const msg = e instanceof ProblemError ? formatProblem(e.problem) : e instanceof ConfigError ? `configuration: ${e.message}` : (e as Error).message;
+    process.stderr.write(`plinth: ${msg}\n`);
+    process.exitCode = 1;
+  }
+}

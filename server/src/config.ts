@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+
+/**
+ * Plinth's configuration. Precedence, lowest first: built-in defaults (everything embedded
+ * under the data directory), the config file (`<dataDir>/plinth.yaml` or `--config`),
+ * environment variables (PLINTH_*), command-line flags.
+ */
+export interface PlinthConfig {
+  /** Root of everything the embedded platform keeps. */
+  dataDir: string;
+  /** Data lake root that relative data-source paths resolve against. */
+  lakeDir: string;
+  host: string;
+  /** Control plane port. */
+  port: number;
+  /** Inference tier port. */
+  inferPort: number;
+  /** URL the inference tier and workers use to reach the control plane. */
+  controlPlaneUrl: string;
+  /** Public base URL of the inference tier, written into deployments. */
+  inferenceUrl: string;
+  metadata: { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
+  onlineStore: { kind: 'lmdb'; path: string };
+  objectStore: { kind: 'local'; root: string };
+  /** When set, every API request must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  logLevel: string;
+}
+
+export type ConfigOverrides = Partial<{
+  dataDir: string;
+  lakeDir: string;
+  host: string;
+  port: number;
+  inferPort: number;
+  controlPlaneUrl: string;
+  metadataUrl: string;
+  token: string;
+  logLevel: string;
+  config: string;
+}>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PLINTH_DATA_DIR || path.join(os.homedir(), '.plinth');
+}
+
+const FILE_KEYS = new Set(['dataDir', 'lakeDir', 'host', 'port', 'inferPort', 'controlPlaneUrl', 'metadataUrl', 'token', 'logLevel']);
+
+function readConfigFile(file: string, required: boolean): ConfigOverrides {
+  if (!fs.existsSync(file)) {
+    if (required) throw new ConfigError(`config file ${file} does not exist`);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: expected a mapping of settings`);
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!FILE_KEYS.has(k)) throw new ConfigError(`config file ${file}: unknown setting '${k}' (known: ${[...FILE_KEYS].join(', ')})`);
+    if ((k === 'port' || k === 'inferPort') && !Number.isInteger(v)) throw new ConfigError(`config file ${file}: '${k}' must be an integer`);
+    if (k !== 'port' && k !== 'inferPort' && typeof v !== 'string') throw new ConfigError(`config file ${file}: '${k}' must be a string`);
+  }
+  return parsed as ConfigOverrides;
+}
+
+function envOverrides(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const o: ConfigOverrides = {};
+  const str = (k: keyof ConfigOverrides, name: string) => {
+    if (env[name]) (o as Record<string, unknown>)[k] = env[name];
+  };
+  str('dataDir', 'PLINTH_DATA_DIR');
+  str('lakeDir', 'PLINTH_LAKE_DIR');
+  str('host', 'PLINTH_HOST');
+  str('controlPlaneUrl', 'PLINTH_URL');
+  str('metadataUrl', 'PLINTH_METADATA_URL');
+  str('token', 'PLINTH_TOKEN');
+  str('logLevel', 'PLINTH_LOG_LEVEL');
+  str('config', 'PLINTH_CONFIG');
+  for (const [k, name] of [
+    ['port', 'PLINTH_PORT'],
+    ['inferPort', 'PLINTH_INFER_PORT'],
+  ] as const) {
+    if (env[name]) o[k] = parsePort(env[name] as string, name);
+  }
+  return o;
+}
+
+export function parsePort(v: string | number, what: string): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${what} must be a port number (0-65535), got '${v}'`);
+  return n;
+}
+
+/** Resolves the configuration from defaults, file, environment and flags. */
+export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): PlinthConfig {
+  const fromEnv = envOverrides(env);
+  const dataDir = path.resolve(flags.dataDir ?? fromEnv.dataDir ?? defaultDataDir(env));
+  const configFile = flags.config ?? fromEnv.config;
+  const fromFile = readConfigFile(configFile ? path.resolve(configFile) : path.join(dataDir, 'plinth.yaml'), !!configFile);
+  const merged: ConfigOverrides = { ...fromFile, ...stripUndefined(fromEnv), ...stripUndefined(flags) };
+  const host = merged.host ?? '127.0.0.1';
+  const port = parsePort(merged.port ?? 8787, 'port');
+  const inferPort = parsePort(merged.inferPort ?? 8788, 'inferPort');
+  const finalDataDir = path.resolve(merged.dataDir ?? dataDir);
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const metadataUrl = merged.metadataUrl;
+  if (metadataUrl && !/^postgres(ql)?:\/\//.test(metadataUrl)) {
+    throw new ConfigError(`metadataUrl must be a postgres:// URL, got '${metadataUrl}'`);
+  }
+  return {
+    dataDir: finalDataDir,
+    lakeDir: path.resolve(merged.lakeDir ?? path.join(finalDataDir, 'lake')),
+    host,
+    port,
+    inferPort,
+    controlPlaneUrl: merged.controlPlaneUrl ?? `http://${urlHost}:${port}`,
+    inferenceUrl: `http://${urlHost}:${inferPort}`,
+    metadata: metadataUrl ? { kind: 'postgres', url: metadataUrl } : { kind: 'pglite', dataDir: path.join(finalDataDir, 'metadata') },
+    onlineStore: { kind: 'lmdb', path: path.join(finalDataDir, 'online') },
+    objectStore: { kind: 'local', root: path.join(finalDataDir, 'objects') },
+    token: merged.token,
+    logLevel: merged.logLevel ?? 'info',
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

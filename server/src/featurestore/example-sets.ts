@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  problem,
+  ProblemError,
+  type Entity,
+  type ExampleSet,
+  type ExampleSetColumn,
+  type ExampleSetSpec,
+  type FeatureView,
+  type FieldError,
+  type LabelView,
+  type ValueType,
+} from '@plinth/schema';
+import type { Platform } from '../platform';
+import type { RegistryRecord } from '../stores/types';
+import { OfflineEngine, ident, literal, valueTypeOf } from '../offline/duckdb';
+import { sha256 } from '../util/hash';
+import { readOfflineManifest, type OfflineManifest } from './offline-manifest';
+import type { JobContext } from './materialize';
+
+/** Registry spec of an example set: the manifest without its version (the registry assigns it). */
+export type StoredExampleSet = Omit<ExampleSet, 'version'>;
+
+export const featureColumnName = (view: string, feature: string) => `${view}__${feature}`;
+
+interface ResolvedView {
+  record: RegistryRecord<FeatureView>;
+  features: string[];
+  keys: string[];
+  files: string[];
+}
+
+const invalid = (detail: string, errors: FieldError[]) => new ProblemError(problem(422, 'Invalid example set', detail, errors));
+
+async function committedFiles(p: Platform, kind: string, name: string, version: number, pointer: string): Promise<OfflineManifest> {
+  const m = await readOfflineManifest(p.objects, name, version);
+  if (!m || m.files.length === 0) {
+    throw invalid(`${kind} '${name}' has no materialized data`, [
+      { pointer, detail: `${kind} '${name}' (version ${version}) has no materialized data: materialize it first` },
+    ]);
+  }
+  return m;
+}
+
+const keysOf = (entities: Entity[]) => entities.flatMap((e) => e.joinKeys.map((k) => k.name));
+
+/**
+ * Builds a new example-set version: the label view's rows are the spine, and every feature
+ * is joined point-in-time: the newest feature row whose event time is <= the label time (and
+ * within the view's TTL). A label never sees a later feature value.
+ */
+export async function buildExampleSet(p: Platform, spec: ExampleSetSpec, ctx: JobContext): Promise<ExampleSet> {
+  const label = await p.meta.getLatest<LabelView>('label-view', spec.labelView);
+  if (!label) throw invalid(`label view '${spec.labelView}' does not exist`, [{ pointer: '/labelView', detail: `label view '${spec.labelView}' does not exist` }]);
+  const labelManifest = await committedFiles(p, 'label view', label.name, label.version, '/labelView');
+  const labelKeys = keysOf(await p.registry.entitiesOf(label.spec));
+
+  // Resolve feature references, grouped by view in order of first mention.
+  const views = new Map<string, ResolvedView>();
+  const errors: FieldError[] = [];
+  for (const [i, ref] of spec.features.entries()) {
+    const [viewName, feature] = ref.split(':');
+    let rv = views.get(viewName);
+    if (!rv) {
+      const record = await p.meta.getLatest<FeatureView>('feature-view', viewName);
+      if (!record) {
+        errors.push({ pointer: `/features/${i}`, detail: `feature view '${viewName}' does not exist` });
+        continue;
+      }
+      const keys = keysOf(await p.registry.entitiesOf(record.spec));
+      const missing = keys.filter((k) => !labelKeys.includes(k));
+      if (missing.length) {
+        errors.push({ pointer: `/features/${i}`, detail: `label view '${label.name}' has no join key ${missing.join(', ')} needed by feature view '${viewName}'` });
+        continue;
+      }
+      const manifest = await committedFiles(p, 'feature view', viewName, record.version, `/features/${i}`);
+      rv = { record, features: [], keys, files: manifest.files };
+      views.set(viewName, rv);
+    }
+    const wanted = feature ? [feature] : rv.record.spec.features.map((f) => f.name);
+    for (const f of wanted) {
+      if (!rv.record.spec.features.some((d) => d.name === f)) {
+        errors.push({ pointer: `/features/${i}`, detail: `feature view '${viewName}' has no feature '${f}'` });
+      } else if (!rv.features.includes(f)) rv.features.push(f);
+    }
+  }
+  if (errors.length) throw invalid(`the example set '${spec.name}' refers to features that cannot be used`, errors);
+
+  const engine = await OfflineEngine.create();
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-es-'));
+  try {
+    const files = (keys: string[]) => `[${keys.map((k) => literal(p.objects.localPath(k) ?? k)).join(', ')}]`;
+    const lts = label.spec.timestampColumn;
+    const labels = label.spec.labels.map((l) => l.name);
+    const where = [`${ident(lts)} IS NOT NULL`];
+    if (spec.start) where.push(`${ident(lts)} >= ${literal(spec.start)}::TIMESTAMPTZ`);
+    if (spec.end) where.push(`${ident(lts)} < ${literal(spec.end)}::TIMESTAMPTZ`);
+    const ctes = [
+      `spine AS (SELECT ${[...labelKeys, lts, ...labels].map(ident).join(', ')} FROM read_parquet(${files(labelManifest.files)}) WHERE ${where.join(' AND ')})`,
+    ];
+    let prev = 'spine';
+    const outCols: string[] = [...labelKeys, lts, ...labels].map(ident);
+    const columns: ExampleSetColumn[] = [];
+    let j = 0;
+    for (const [name, rv] of views) {
+      const fts = rv.record.spec.timestampColumn;
+      const tsAlias = `__ts${j}`;
+      const featSel = rv.features.map((f) => `${ident(f)} AS ${ident(featureColumnName(name, f))}`);
+      ctes.push(`fv${j} AS (SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')} FROM read_parquet(${files(rv.files)}))`);
+      const on = [...rv.keys.map((k) => `${prev}.${ident(k)} = f.${ident(k)}`), `${prev}.${ident(lts)} >= f.${tsAlias}`].join(' AND ');
+      const picked = rv.features.map((f) => `f.${ident(featureColumnName(name, f))}`);
+      ctes.push(`j${j} AS (SELECT ${prev}.*, f.${tsAlias}, ${picked.join(', ')} FROM ${prev} ASOF LEFT JOIN fv${j} f ON ${on})`);
+      const ttl = rv.record.spec.ttlSeconds ?? 0;
+      for (const f of rv.features) {
+        const col = ident(featureColumnName(name, f));
+        // TTL: a feature row older than the label time minus the TTL is as good as missing.
+        outCols.push(ttl > 0 ? `CASE WHEN ${tsAlias} >= ${ident(lts)} - INTERVAL ${ttl} SECOND THEN ${col} END AS ${col}` : col);
+      }
+      prev = `j${j}`;
+      j++;
+    }
+    const sql = `WITH ${ctes.join(',\n')} SELECT ${outCols.join(', ')} FROM ${prev} ORDER BY ${[lts, ...labelKeys].map(ident).join(', ')}`;
+    await ctx.log(`point-in-time join of ${label.name} with ${[...views.keys()].join(', ')}`);
+    await engine.run(`CREATE TEMP TABLE examples AS ${sql}`);
+    await ctx.progress(0.6);
+
+    const described = await engine.describe('SELECT * FROM examples');
+    const typeOf = new Map(described.map((c) => [c.name, valueTypeOf(c.type) as ValueType]));
+    for (const k of labelKeys) columns.push({ name: k, type: typeOf.get(k) ?? 'string', role: 'key' });
+    columns.push({ name: lts, type: 'timestamp', role: 'timestamp' });
+    for (const l of labels) columns.push({ name: l, type: typeOf.get(l) ?? 'float64', role: 'label', source: `${label.name}:${l}` });
+    for (const [name, rv] of views) {
+      for (const f of rv.features) {
+        const c = featureColumnName(name, f);
+        columns.push({ name: c, type: typeOf.get(c) ?? 'float64', role: 'feature', source: `${name}:${f}` });
+      }
+    }
+    const statsSql = labels
+      .map((l) => `count(${ident(l)}) AS ${ident(`${l}__count`)}, count(*) - count(${ident(l)}) AS ${ident(`${l}__missing`)}, avg(${ident(l)}::DOUBLE) AS ${ident(`${l}__mean`)}`)
+      .join(', ');
+    const [stats] = await engine.rows(`SELECT count(*) AS __rows, ${statsSql} FROM examples`);
+    const rows = Number(stats.__rows as bigint);
+    if (rows === 0) {
+      throw invalid(`the example set '${spec.name}' would be empty`, [{ pointer: spec.start || spec.end ? '/start' : '/labelView', detail: 'no label rows in the time range' }]);
+    }
+
+    const local = path.join(tmpDir, 'part-0.parquet');
+    await engine.copyToParquet('SELECT * FROM examples', local);
+    const bytes = fs.readFileSync(local);
+    const contentHash = sha256(bytes);
+    const key = `example-sets/${spec.name}/${contentHash.slice(0, 16)}-${ctx.jobId}/part-0.parquet`;
+    await p.objects.putFile(key, local);
+    await ctx.progress(0.9);
+
+    const stored: StoredExampleSet = {
+      name: spec.name,
+      spec,
+      location: { uri: p.objects.uri(key.slice(0, key.lastIndexOf('/'))), files: [p.objects.uri(key)] },
+      rows,
+      bytes: bytes.length,
+      columns,
+      labelView: { name: label.name, version: label.version },
+      featureViews: [...views.values()].map((v) => ({ name: v.record.name, version: v.record.version })),
+      labelStats: Object.fromEntries(
+        labels.map((l) => [
+          l,
+          { count: Number(stats[`${l}__count`] as bigint), missing: Number(stats[`${l}__missing`] as bigint), mean: (stats[`${l}__mean`] as number | null) ?? null },
+        ]),
+      ),
+      contentHash,
+      createdAt: new Date().toISOString(),
+    };
+    const { record } = await p.meta.putVersion('example-set', spec.name, stored, sha256(JSON.stringify(stored)), 'job:' + ctx.jobId);
+    await ctx.log(`example set ${spec.name}@${record.version}: ${rows} rows, ${columns.length} columns`);
+    return { ...stored, version: record.version };
+  } finally {
+    engine.close();
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+export function exampleSetFromRecord(r: RegistryRecord<StoredExampleSet>): ExampleSet {
+  return { ...r.spec, version: r.version };
+}

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { problem, ProblemError, type FeatureView, type LabelView, type MaterializationResult, type MaterializeRequest } from '@plinth/schema';
+import type { Platform } from '../platform';
+import type { RegistryRecord } from '../stores/types';
+import { encodeEntityKey } from '../stores/online/entity-key';
+import { OfflineEngine, ident, literal } from '../offline/duckdb';
+import { commitOfflineManifest, offlinePrefix, readOfflineManifest } from './offline-manifest';
+import { toOnlineValue } from './values';
+
+export interface JobContext {
+  jobId: string;
+  progress(fraction: number): Promise<void>;
+  log(line: string): Promise<void>;
+}
+
+export type AnyView = { kind: 'feature-view'; record: RegistryRecord<FeatureView> } | { kind: 'label-view'; record: RegistryRecord<LabelView> };
+
+/** Finds a feature view or label view by name (feature views first). */
+export async function findView(p: Platform, name: string): Promise<AnyView> {
+  const fv = await p.meta.getLatest<FeatureView>('feature-view', name);
+  if (fv) return { kind: 'feature-view', record: fv };
+  const lv = await p.meta.getLatest<LabelView>('label-view', name);
+  if (lv) return { kind: 'label-view', record: lv };
+  throw new ProblemError(problem(404, 'Not found', `no feature view or label view is named '${name}'`));
+}
+
+const ONLINE_BATCH = 5_000;
+
+/**
+ * Runs a view's SQL over the lake, commits the result to the offline store (Parquet, then
+ * manifest) and pushes the newest row per entity to the online store (timestamp-guarded).
+ * Without a time range it is a full refresh that replaces the committed files; with one it
+ * adds the range's rows.
+ */
+export async function materialize(p: Platform, req: MaterializeRequest, ctx: JobContext): Promise<MaterializationResult> {
+  const view = await findView(p, req.view);
+  const spec = view.record.spec;
+  const version = view.record.version;
+  const entities = await p.registry.entitiesOf(spec);
+  const keys = entities.flatMap((e) => e.joinKeys.map((k) => k.name));
+  const fields = view.kind === 'feature-view' ? view.record.spec.features : view.record.spec.labels;
+  const ts = spec.timestampColumn;
+
+  const engine = await OfflineEngine.create();
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-mat-'));
+  try {
+    await engine.registerSources(await p.registry.sourcesOf(spec), p.config.lakeDir);
+    const where: string[] = [`${ident(ts)} IS NOT NULL`];
+    if (req.start) where.push(`${ident(ts)} >= ${literal(req.start)}::TIMESTAMPTZ`);
+    if (req.end) where.push(`${ident(ts)} < ${literal(req.end)}::TIMESTAMPTZ`);
+    const cols = [...keys, ts, ...fields.map((f) => f.name)].map(ident).join(', ');
+    await engine.run(`CREATE TEMP TABLE result AS SELECT ${cols} FROM (${spec.sql}) AS q WHERE ${where.join(' AND ')}`);
+    const [{ n, last }] = (await engine.rows(`SELECT count(*) AS n, max(${ident(ts)}) AS last FROM result`)) as { n: bigint; last: Date | null }[];
+    const rows = Number(n);
+    await ctx.log(`${view.kind} ${spec.name}@${version}: ${rows} rows`);
+    await ctx.progress(0.3);
+
+    // Offline: Parquet under a run-specific key, visible only once the manifest names it.
+    const local = path.join(tmpDir, 'part-0.parquet');
+    await engine.copyToParquet(`SELECT * FROM result ORDER BY ${ident(ts)}`, local);
+    const key = `${offlinePrefix(spec.name, version)}/run=${ctx.jobId}/part-0.parquet`;
+    await p.objects.putFile(key, local);
+    const previous = await readOfflineManifest(p.objects, spec.name, version);
+    const incremental = !!(req.start || req.end);
+    const files = incremental && previous ? [...previous.files, key] : [key];
+    const lastEventTime = last ? new Date(Math.max(last.getTime(), previous?.lastEventTime ? Date.parse(previous.lastEventTime) : 0)).toISOString() : previous?.lastEventTime ?? null;
+    await commitOfflineManifest(p.objects, {
+      view: spec.name,
+      version,
+      kind: view.kind,
+      files,
+      rows: incremental && previous ? previous.rows + rows : rows,
+      lastEventTime,
+      committedAt: new Date().toISOString(),
+    });
+    await ctx.log(`committed offline ${key}`);
+    await ctx.progress(0.5);
+
+    // Online: newest row per entity. Label views are not served online.
+    let written = 0;
+    let skippedOlder = 0;
+    const online = view.kind === 'feature-view' && view.record.spec.online !== false;
+    if (online) {
+      const latest = `SELECT * FROM result QUALIFY row_number() OVER (PARTITION BY ${keys.map(ident).join(', ')} ORDER BY ${ident(ts)} DESC) = 1`;
+      await engine.run(`CREATE TEMP TABLE latest AS ${latest}`);
+      const [{ m }] = (await engine.rows('SELECT count(*) AS m FROM latest')) as { m: bigint }[];
+      const total = Number(m);
+      for (let offset = 0; offset < total; offset += ONLINE_BATCH) {
+        const batch = await engine.rows(`SELECT * FROM latest ORDER BY ${keys.map(ident).join(', ')} LIMIT ${ONLINE_BATCH} OFFSET ${offset}`);
+        const r = await p.online.writeBatch(
+          spec.name,
+          batch.map((row) => ({
+            entityKey: encodeEntityKey(keys.map((k) => row[k] as string | number | bigint)),
+            eventTs: (row[ts] as Date).getTime(),
+            values: Object.fromEntries(fields.map((f) => [f.name, toOnlineValue(row[f.name])])),
+          })),
+        );
+        written += r.written;
+        skippedOlder += r.skippedOlder;
+        await ctx.progress(0.5 + (0.5 * Math.min(total, offset + ONLINE_BATCH)) / Math.max(total, 1));
+      }
+      await ctx.log(`online: ${written} entities written, ${skippedOlder} skipped (older than stored)`);
+    }
+    return { view: spec.name, version, rows, files, onlineWritten: written, onlineSkippedOlder: skippedOlder, lastEventTime };
+  } finally {
+    engine.close();
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+export const newRunId = () => crypto.randomUUID();

@@ -1,0 +1,29 @@
+import type { ObjectStore } from '../stores/types';
+
+/**
+ * The committed offline data of one view version. Readers go through this manifest only, so
+ * a file written by a run that has not committed (or failed) is never read.
+ */
+export interface OfflineManifest {
+  view: string;
+  version: number;
+  kind: 'feature-view' | 'label-view';
+  /** Object-store keys of the committed Parquet files. */
+  files: string[];
+  rows: number;
+  lastEventTime: string | null;
+  committedAt: string;
+}
+
+export const offlinePrefix = (view: string, version: number) => `offline/${view}/v${version}`;
+const manifestKey = (view: string, version: number) => `${offlinePrefix(view, version)}/_manifest.json`;
+
+export async function readOfflineManifest(objects: ObjectStore, view: string, version: number): Promise<OfflineManifest | null> {
+  const key = manifestKey(view, version);
+  if (!(await objects.exists(key))) return null;
+  return JSON.parse((await objects.get(key)).toString('utf8')) as OfflineManifest;
+}
+
+export async function commitOfflineManifest(objects: ObjectStore, m: OfflineManifest): Promise<void> {
+  await objects.put(manifestKey(m.view, m.version), Buffer.from(JSON.stringify(m, null, 2)));
+}

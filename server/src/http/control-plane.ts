@@ -1,0 +1,189 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import {
+  assertValid,
+  buildOpenApi,
+  problem,
+  ProblemError,
+  registryKinds,
+  type Deployment,
+  type Entity,
+  type FeatureView,
+  type OnlineFeaturesRequest,
+  type RegistryPath,
+} from '@plinth/schema';
+import type { Platform } from '../platform';
+import type { RegistryRecord } from '../stores/types';
+import type { DefinitionKind } from '../registry/registry';
+import { VERSION } from '../version';
+import { installProblemHandlers, installTokenAuth } from './problems';
+import { JobRunner } from '../jobs/runner';
+import { materialize } from '../featurestore/materialize';
+import { buildExampleSet, exampleSetFromRecord, type StoredExampleSet } from '../featurestore/example-sets';
+import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
+import { getArtifact, putArtifact } from '../repository/artifacts';
+import { getModelVersion, modelFromRecord, publishModelVersion, type StoredModelVersion } from '../repository/models';
+import { deploy } from '../deploy/deployments';
+
+const publicRecord = <T>(r: RegistryRecord<T>) => ({ name: r.name, version: r.version, spec: r.spec, createdAt: r.createdAt, createdBy: r.createdBy });
+
+function parseVersion(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ProblemError(problem(400, 'Invalid version', `version must be a positive integer, got '${String(v)}'`, [{ pointer: '/version', detail: 'must be a positive integer' }]));
+  return n;
+}
+
+export interface ControlPlane {
+  app: FastifyInstance;
+  runner: JobRunner;
+  close(): Promise<void>;
+}
+
+/** The control plane: registry, jobs, example sets, online features, model repository, deployments. */
+export async function createControlPlane(p: Platform, log: Logger): Promise<ControlPlane> {
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 16 * 1024 * 1024 });
+  installProblemHandlers(app);
+  installTokenAuth(app, p.config.token, ['/api/v1/health']);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 1024 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  const actor = 'local';
+
+  const runner = new JobRunner(
+    p.meta,
+    {
+      materialize: (params, ctx) => materialize(p, assertValid('materialize-request', params), ctx),
+      'example-set': (params, ctx) => buildExampleSet(p, assertValid('example-set-spec', params), ctx),
+    },
+    log.child({ component: 'jobs' }),
+  );
+
+  app.get('/api/v1/health', async () => ({ status: 'ok', version: VERSION, role: 'control-plane' }));
+  const openapi = buildOpenApi(VERSION);
+  app.get('/api/v1/openapi.json', async () => openapi);
+
+  // Registry: PUT applies (idempotent), GET reads, DELETE removes.
+  for (const [plural, { kind }] of Object.entries(registryKinds) as [RegistryPath, (typeof registryKinds)[RegistryPath]][]) {
+    app.get(`/api/v1/${plural}`, async () => ({ items: (await p.registry.list(kind)).map(publicRecord) }));
+    app.get<{ Params: { name: string }; Querystring: { version?: string } }>(`/api/v1/${plural}/:name`, async (req) =>
+      publicRecord(await p.registry.get(kind, req.params.name, parseVersion(req.query.version))),
+    );
+    app.get<{ Params: { name: string } }>(`/api/v1/${plural}/:name/versions`, async (req) => {
+      const items = await p.meta.listVersions(kind, req.params.name);
+      if (!items.length) await p.registry.get(kind, req.params.name);
+      return { items: items.map(publicRecord) };
+    });
+    app.put<{ Params: { name: string } }>(`/api/v1/${plural}/:name`, async (req) => {
+      const body = req.body as { name?: unknown } | undefined;
+      if (body && typeof body === 'object' && body.name !== req.params.name) {
+        throw new ProblemError(problem(400, 'Name mismatch', `the URL names '${req.params.name}' but the document is '${String(body.name)}'`, [{ pointer: '/name', detail: `must be '${req.params.name}'` }]));
+      }
+      return p.registry.apply(kind as DefinitionKind, req.body, actor);
+    });
+    app.delete<{ Params: { name: string } }>(`/api/v1/${plural}/:name`, async (req, reply) => {
+      await p.registry.remove(kind as DefinitionKind, req.params.name, actor);
+      return reply.code(204).send();
+    });
+  }
+
+  // Jobs.
+  const enqueue = async (kind: string, params: unknown) => {
+    const job = await p.meta.enqueueJob(kind, params);
+    await p.meta.audit({ actor, action: `enqueue:${kind}`, target: `job/${job.id}`, detail: params });
+    runner.kick();
+    return job;
+  };
+  app.post('/api/v1/materializations', async (req, reply) => {
+    const body = assertValid('materialize-request', req.body, 'materialization request');
+    const exists = (await p.meta.getLatest('feature-view', body.view)) ?? (await p.meta.getLatest('label-view', body.view));
+    if (!exists) throw new ProblemError(problem(404, 'Not found', `no feature view or label view is named '${body.view}'`, [{ pointer: '/view', detail: 'unknown view' }]));
+    return reply.code(202).send(await enqueue('materialize', body));
+  });
+  app.get<{ Querystring: { kind?: string; status?: string; limit?: string } }>('/api/v1/jobs', async (req) => ({
+    items: await p.meta.listJobs({ kind: req.query.kind, status: req.query.status as never, limit: req.query.limit ? Number(req.query.limit) : 100 }),
+  }));
+  const job = async (id: string) => {
+    const j = await p.meta.getJob(id);
+    if (!j) throw new ProblemError(problem(404, 'Not found', `job '${id}' does not exist`));
+    return j;
+  };
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => job(req.params.id));
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id/logs', async (req) => {
+    await job(req.params.id);
+    return { lines: await p.meta.getJobLog(req.params.id) };
+  });
+
+  // Example sets.
+  app.post('/api/v1/example-sets', async (req, reply) => {
+    const spec = assertValid('example-set-spec', req.body, 'example set');
+    if (!(await p.meta.getLatest('label-view', spec.labelView))) {
+      throw new ProblemError(problem(422, 'Invalid example set', `label view '${spec.labelView}' does not exist`, [{ pointer: '/labelView', detail: 'unknown label view' }]));
+    }
+    return reply.code(202).send(await enqueue('example-set', spec));
+  });
+  app.get('/api/v1/example-sets', async () => ({ items: (await p.meta.listLatest<StoredExampleSet>('example-set')).map(exampleSetFromRecord) }));
+  app.get<{ Params: { name: string }; Querystring: { version?: string } }>('/api/v1/example-sets/:name', async (req) =>
+    exampleSetFromRecord(await p.registry.get<StoredExampleSet>('example-set', req.params.name, parseVersion(req.query.version))),
+  );
+
+  // Online features (notebooks; the inference tier reads the store itself).
+  app.post('/api/v1/online-features', async (req) => {
+    const body = (req.body ?? {}) as Partial<OnlineFeaturesRequest>;
+    const refs = parseFeatureRefs(body.features);
+    const entities = body.entities;
+    if (!entities || typeof entities !== 'object' || Array.isArray(entities) || !Object.values(entities).every(Array.isArray)) {
+      throw new ProblemError(problem(400, 'Invalid request', 'entities must map join keys to lists of values', [{ pointer: '/entities', detail: 'must be an object of arrays' }]));
+    }
+    const lists = Object.entries(entities);
+    const n = lists[0]?.[1].length ?? 0;
+    if (lists.some(([, v]) => v.length !== n)) throw new ProblemError(problem(400, 'Invalid request', 'every join key needs the same number of values', [{ pointer: '/entities', detail: 'lists differ in length' }]));
+    if (n > 10_000) throw new ProblemError(problem(413, 'Request too large', `at most 10000 entities per request, got ${n}`, [{ pointer: '/entities', detail: 'too many entities' }]));
+    const instances = Array.from({ length: n }, (_, i) => Object.fromEntries(lists.map(([k, v]) => [k, v[i]])));
+    const views = new Map<string, ServingView>();
+    for (const r of refs) {
+      if (views.has(r.view)) continue;
+      const fv = await p.meta.getLatest<FeatureView>('feature-view', r.view);
+      if (!fv) throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' does not exist`));
+      const entitiesOfView = await Promise.all(fv.spec.entities.map(async (e) => (await p.registry.get<Entity>('entity', e)).spec));
+      views.set(r.view, servingView(fv.spec, entitiesOfView));
+    }
+    return { rows: await readOnlineFeatures(p.online, views, refs, instances, { pointerPrefix: '/entities' }) };
+  });
+
+  // Model repository.
+  app.put<{ Params: { sha256: string } }>('/api/v1/artifacts/sha256/:sha256', async (req, reply) => {
+    if (!Buffer.isBuffer(req.body)) throw new ProblemError(problem(415, 'Unsupported media type', 'send the artifact as application/octet-stream'));
+    const r = await putArtifact(p.objects, req.params.sha256, req.body);
+    return reply.code(r.created ? 201 : 200).send({ sha256: r.sha256, bytes: r.bytes, format: 'onnx' });
+  });
+  app.get<{ Params: { sha256: string } }>('/api/v1/artifacts/sha256/:sha256', async (req, reply) => {
+    if (!/^[0-9a-f]{64}$/.test(req.params.sha256)) throw new ProblemError(problem(400, 'Invalid artifact', 'not a sha256', [{ pointer: '/sha256', detail: 'must be 64 lower-case hex digits' }]));
+    return reply.type('application/octet-stream').send(await getArtifact(p.objects, req.params.sha256));
+  });
+  app.get('/api/v1/models', async () => ({ items: (await p.meta.listLatest<StoredModelVersion>('model')).map(modelFromRecord) }));
+  app.get<{ Params: { name: string } }>('/api/v1/models/:name/versions', async (req) => {
+    const items = await p.meta.listVersions<StoredModelVersion>('model', req.params.name);
+    if (!items.length) throw new ProblemError(problem(404, 'Not found', `model '${req.params.name}' does not exist`));
+    return { items: items.map(modelFromRecord) };
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/models/:name/versions', async (req, reply) =>
+    reply.code(201).send(await publishModelVersion(p, req.params.name, req.body, actor)),
+  );
+  app.get<{ Params: { name: string; version: string } }>('/api/v1/models/:name/versions/:version', async (req) =>
+    getModelVersion(p, req.params.name, parseVersion(req.params.version)),
+  );
+
+  // Deployments.
+  app.get('/api/v1/deployments', async () => ({ items: (await p.meta.listLatest<Deployment>('deployment')).map((r) => r.spec) }));
+  app.get<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) => (await p.registry.get<Deployment>('deployment', req.params.name)).spec);
+  app.put<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) => deploy(p, req.params.name, req.body, actor));
+
+  runner.start();
+  return {
+    app,
+    runner,
+    async close() {
+      await runner.stop();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { ProblemError, formatProblem } from '@plinth/schema';
+import type { JobRecord, MetadataStore } from '../stores/types';
+import type { JobContext } from '../featurestore/materialize';
+
+export type JobHandler = (params: unknown, ctx: JobContext) => Promise<unknown>;
+
+// Long enough for any embedded job; lease renewal for long jobs comes with the job system.
+const LEASE_SECONDS = 600;
+
+/**
+ * Runs queued jobs from the metadata store with bounded concurrency. Jobs are leased: a
+ * crashed runner's job is picked up again when its lease expires.
+ */
+export class JobRunner {
+  readonly owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  private running = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly active = new Set<Promise<void>>();
+
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly handlers: Record<string, JobHandler>,
+    private readonly log: Logger,
+    private readonly concurrency = 2,
+    private readonly idleMs = 500,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Looks for work now (after an enqueue) instead of at the next poll. */
+  kick(): void {
+    if (!this.stopped) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.active]);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), ms);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      while (this.running < this.concurrency) {
+        const job = await this.meta.leaseJob(this.owner, Object.keys(this.handlers), LEASE_SECONDS);
+        if (!job) break;
+        this.running++;
+        const p = this.execute(job).finally(() => {
+          this.running--;
+          this.active.delete(p);
+          this.kick();
+        });
+        this.active.add(p);
+      }
+    } catch (e) {
+      this.log.error({ err: e }, 'job poll failed');
+    }
+    if (!this.stopped) this.schedule(this.idleMs);
+  }
+
+  private async execute(job: JobRecord): Promise<void> {
+    const log = this.log.child({ jobId: job.id, kind: job.kind });
+    const ctx: JobContext = {
+      jobId: job.id,
+      progress: async (fraction) => {
+        await this.meta.updateJob(job.id, { progress: Math.max(0, Math.min(1, fraction)) });
+      },
+      log: async (line) => {
+        log.info(line);
+        await this.meta.appendJobLog(job.id, line);
+      },
+    };
+    log.info('job started');
+    try {
+      const result = await (this.handlers[job.kind] as JobHandler)(job.params, ctx);
+      await this.meta.updateJob(job.id, { status: 'succeeded', progress: 1, result, error: null });
+      log.info('job succeeded');
+    } catch (e) {
+      const message = e instanceof ProblemError ? formatProblem(e.problem) : (e as Error).message;
+      log.warn({ err: e }, 'job failed');
+      await this.meta.appendJobLog(job.id, `failed: ${message}`).catch(() => undefined);
+      await this.meta.updateJob(job.id, { status: 'failed', error: message, result: e instanceof ProblemError ? { problem: e.problem } : null });
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import type { SqlDriver } from './sql-driver';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** One statement per entry: PGlite's `query` takes a single statement. */
+  statements: string[];
+}
+
+/**
+ * Append-only: never edit a released migration, add the next number instead. Each runs once,
+ * in order, and is recorded in `schema_migrations`.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry, jobs, job logs, audit',
+    statements: [
+      `CREATE TABLE registry_versions (
+         kind        text        NOT NULL,
+         name        text        NOT NULL,
+         version     integer     NOT NULL CHECK (version > 0),
+         spec        jsonb       NOT NULL,
+         spec_hash   text        NOT NULL,
+         created_at  timestamptz NOT NULL DEFAULT now(),
+         created_by  text        NOT NULL,
+         deleted_at  timestamptz,
+         deleted_by  text,
+         PRIMARY KEY (kind, name, version)
+       )`,
+      // listLatest / getLatest read the newest live version per name.
+      `CREATE INDEX registry_versions_live ON registry_versions (kind, name, version DESC)
+         WHERE deleted_at IS NULL`,
+      `CREATE TABLE jobs (
+         id           uuid        PRIMARY KEY,
+         seq          bigserial   NOT NULL UNIQUE,
+         kind         text        NOT NULL,
+         status       text        NOT NULL
+                      CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+         params       jsonb       NOT NULL,
+         result       jsonb,
+         error        text,
+         progress     double precision NOT NULL DEFAULT 0 CHECK (progress >= 0 AND progress <= 1),
+         attempts     integer     NOT NULL DEFAULT 0,
+         lease_owner  text,
+         lease_until  timestamptz,
+         created_at   timestamptz NOT NULL DEFAULT now(),
+         started_at   timestamptz,
+         finished_at  timestamptz
+       )`,
+      // leaseJob scans only leasable jobs, oldest first.
+      `CREATE INDEX jobs_leasable ON jobs (kind, seq) WHERE status IN ('queued', 'running')`,
+      `CREATE INDEX jobs_status_seq ON jobs (status, seq)`,
+      `CREATE TABLE job_logs (
+         job_id  uuid        NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+         seq     bigserial   NOT NULL,
+         at      timestamptz NOT NULL DEFAULT now(),
+         line    text        NOT NULL,
+         PRIMARY KEY (job_id, seq)
+       )`,
+      `CREATE TABLE audit_log (
+         seq     bigserial   PRIMARY KEY,
+         at      timestamptz NOT NULL DEFAULT now(),
+         actor   text        NOT NULL,
+         action  text        NOT NULL,
+         target  text        NOT NULL,
+         detail  jsonb       NOT NULL
+       )`,
+    ],
+  },
+];
+
+/** Arbitrary constant: the advisory lock that serialises concurrent `migrate()` callers. */
+const MIGRATION_LOCK_KEY = 7_402_113_001;
+
+/**
+ * Applies pending migrations in one transaction. An advisory lock makes replicas that start
+ * together take turns, so each migration runs exactly once; a failure rolls back all of them.
+ * Returns the versions applied by this call (empty when already up to date).
+ */
+export async function migrate(
+  driver: SqlDriver,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  assertOrdered(migrations);
+  return driver.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         version    integer     PRIMARY KEY,
+         name       text        NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((r) => r.version));
+    const known = new Set(migrations.map((m) => m.version));
+    const unknown = [...applied].filter((v) => !known.has(v));
+    if (unknown.length > 0) {
+      // A newer release migrated this database; running old code on it would corrupt data.
+      throw new Error(
+        `metadata database has migrations ${unknown.join(', ')} unknown to this version of Plinth; upgrade Plinth`,
+      );
+    }
+    const done: number[] = [];
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      for (const sql of m.statements) await tx.query(sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+      done.push(m.version);
+    }
+    return done;
+  });
+}
+
+function assertOrdered(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(`migration #${i} has version ${m.version}; versions must be 1, 2, 3...`);
+    }
+  });
+}

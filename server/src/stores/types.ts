@@ -1,0 +1,128 @@
+/**
+ * The store interfaces of DESIGN.md's "two ways to run" table. Each has an embedded
+ * implementation (PGlite, LMDB, local directory) and a shared one (PostgreSQL, Redis, S3),
+ * chosen by configuration. Callers depend on these interfaces only.
+ */
+
+/** One immutable version of a registry document (entity, feature view, model, deployment...). */
+export interface RegistryRecord<T = unknown> {
+  kind: string;
+  name: string;
+  version: number;
+  spec: T;
+  /** sha256 of the canonical JSON of `spec`; equal hashes mean an apply changes nothing. */
+  specHash: string;
+  createdAt: string;
+  createdBy: string;
+  /** Set when the definition was removed explicitly; removed versions stay readable. */
+  deletedAt: string | null;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobRecord {
+  id: string;
+  kind: string;
+  status: JobStatus;
+  params: unknown;
+  result: unknown;
+  error: string | null;
+  /** 0..1 */
+  progress: number;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseUntil: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobPatch {
+  status?: JobStatus;
+  progress?: number;
+  result?: unknown;
+  error?: string | null;
+}
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  detail: unknown;
+}
+
+/** Metadata: registry, jobs and audit. Only the control plane opens it (DESIGN.md). */
+export interface MetadataStore {
+  /** Applies pending migrations; safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Stores `spec` as a new version of (kind, name) unless the latest live version has the
+   * same hash, in which case that version is returned with `created: false` (idempotent apply).
+   */
+  putVersion<T>(
+    kind: string,
+    name: string,
+    spec: T,
+    specHash: string,
+    actor: string,
+  ): Promise<{ record: RegistryRecord<T>; created: boolean }>;
+  getLatest<T>(kind: string, name: string): Promise<RegistryRecord<T> | null>;
+  getVersion<T>(kind: string, name: string, version: number): Promise<RegistryRecord<T> | null>;
+  /** Latest live version of every name of a kind, ordered by name. */
+  listLatest<T>(kind: string): Promise<RegistryRecord<T>[]>;
+  listVersions<T>(kind: string, name: string): Promise<RegistryRecord<T>[]>;
+  /** Marks every version of (kind, name) removed; returns false if there was none. */
+  markDeleted(kind: string, name: string, actor: string): Promise<boolean>;
+
+  enqueueJob(kind: string, params: unknown): Promise<JobRecord>;
+  /** Atomically leases the oldest queued (or lease-expired running) job of the given kinds. */
+  leaseJob(owner: string, kinds: string[], leaseSeconds: number): Promise<JobRecord | null>;
+  updateJob(id: string, patch: JobPatch): Promise<JobRecord>;
+  getJob(id: string): Promise<JobRecord | null>;
+  listJobs(filter: { kind?: string; status?: JobStatus; limit?: number }): Promise<JobRecord[]>;
+  appendJobLog(id: string, line: string): Promise<void>;
+  getJobLog(id: string): Promise<string[]>;
+
+  audit(entry: Omit<AuditEntry, 'at'>): Promise<void>;
+  listAudit(limit: number): Promise<AuditEntry[]>;
+}
+
+/** A feature row as kept in the online store: the newest values of one entity in one view. */
+export interface OnlineRow {
+  /** Event time in epoch milliseconds; the timestamp guard compares this. */
+  eventTs: number;
+  values: Record<string, unknown>;
+}
+
+export interface OnlineWrite extends OnlineRow {
+  /** Canonical entity key, see `encodeEntityKey`. */
+  entityKey: string;
+}
+
+export interface OnlineStore {
+  /** Writes rows; a row older than the stored one is skipped (the timestamp guard). */
+  writeBatch(view: string, rows: OnlineWrite[]): Promise<{ written: number; skippedOlder: number }>;
+  /** One result per key, in order; null when the entity has no row in that view. */
+  read(view: string, entityKeys: string[]): Promise<(OnlineRow | null)[]>;
+  deleteView(view: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Objects addressed by slash-separated keys. Writes are atomic: readers never see half an object. */
+export interface ObjectStore {
+  put(key: string, data: Uint8Array): Promise<void>;
+  /** Moves or copies a local file into the store atomically. */
+  putFile(key: string, localPath: string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  exists(key: string): Promise<boolean>;
+  /** Keys under a prefix, sorted. */
+  list(prefix: string): Promise<string[]>;
+  delete(key: string): Promise<void>;
+  /** A local filesystem path DuckDB can read directly, or null for remote stores. */
+  localPath(key: string): string | null;
+  /** A location outside tools understand: file:///... or s3://bucket/... */
+  uri(key: string): string;
+}
