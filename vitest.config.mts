@@ -12,7 +12,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['{schema,kernel-lib,server}/src/**/*.test.ts'],
+    include: ['{schema,kernel-lib,server,extension}/src/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -73,8 +73,12 @@ describe('OpenAPI', () => {
     const refs: string[] = [];
     const walk = (n: unknown) => {
       if (Array.isArray(n)) n.forEach(walk);
-      else if (n && typeof n === 'object')
-        for (const [k, v] of Object.entries(n)) k === '$ref' ? refs.push(v as string) : walk(v);
+      else if (n && typeof n === 'object') {
+        for (const [k, v] of Object.entries(n)) {
+          if (k === '$ref') refs.push(v as string);
+          else walk(v);
+        }
+      }
     };
     walk(doc);
     expect(refs.length).toBeGreaterThan(20);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The README's second command: installs what the tests need, builds, and runs every test:
+# the TypeScript suites (vitest: unit, integration against real PostgreSQL/LMDB/DuckDB/
+# onnxruntime, the quickstart notebook on a real tslab kernel), the Galata UI tests against a
+# real JupyterLab in Debian's Chromium, and lint.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+system_packages() {
+  local missing=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+      say "Installing system packages: ${missing[*]}"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "plinth: the tests need these system packages: ${missing[*]} (install them, or run as root on Debian to have them installed)" >&2
+      exit 1
+    fi
+  fi
+}
+
+system_packages
+node_deps
+python_env "$ROOT/scripts/requirements-test.txt"
+build
+export PLINTH_PYTHON="$VENV/bin/python"
+
+status=0
+say "TypeScript tests (vitest)"
+(cd "$ROOT" && npx vitest run) || status=1
+say "UI tests (Galata + Playwright in Chromium)"
+(cd "$ROOT/ui-tests" && npx playwright test) || status=1
+say "Lint"
+(cd "$ROOT" && npm run --silent lint) || status=1
+exit $status
