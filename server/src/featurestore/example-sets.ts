@@ -46,12 +46,20 @@ async function committedFiles(p: Platform, kind: string, name: string, version: 
 
 const keysOf = (entities: Entity[]) => entities.flatMap((e) => e.joinKeys.map((k) => k.name));
 
+/** What an example set joins, resolved and checked: every view exists and has committed data. */
+export interface ResolvedExampleSet {
+  label: RegistryRecord<LabelView>;
+  labelManifest: OfflineManifest;
+  labelKeys: string[];
+  views: Map<string, ResolvedView>;
+}
+
 /**
- * Builds a new example-set version: the label view's rows are the spine, and every feature
- * is joined point-in-time: the newest feature row whose event time is <= the label time (and
- * within the view's TTL). A label never sees a later feature value.
+ * Checks an example-set spec against the registry and the offline store; a 422 names each
+ * unusable `/features/<i>`. The control plane runs it before enqueueing, so a bad spec is
+ * answered at once instead of becoming a failed job.
  */
-export async function buildExampleSet(p: Platform, spec: ExampleSetSpec, ctx: JobContext): Promise<ExampleSet> {
+export async function resolveExampleSet(p: Platform, spec: ExampleSetSpec): Promise<ResolvedExampleSet> {
   const label = await p.meta.getLatest<LabelView>('label-view', spec.labelView);
   if (!label) throw invalid(`label view '${spec.labelView}' does not exist`, [{ pointer: '/labelView', detail: `label view '${spec.labelView}' does not exist` }]);
   const labelManifest = await committedFiles(p, 'label view', label.name, label.version, '/labelView');
@@ -87,6 +95,16 @@ export async function buildExampleSet(p: Platform, spec: ExampleSetSpec, ctx: Jo
     }
   }
   if (errors.length) throw invalid(`the example set '${spec.name}' refers to features that cannot be used`, errors);
+  return { label, labelManifest, labelKeys, views };
+}
+
+/**
+ * Builds a new example-set version: the label view's rows are the spine, and every feature
+ * is joined point-in-time: the newest feature row whose event time is <= the label time (and
+ * within the view's TTL). A label never sees a later feature value.
+ */
+export async function buildExampleSet(p: Platform, spec: ExampleSetSpec, ctx: JobContext): Promise<ExampleSet> {
+  const { label, labelManifest, labelKeys, views } = await resolveExampleSet(p, spec);
 
   const engine = await OfflineEngine.create();
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-es-'));

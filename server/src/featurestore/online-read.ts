@@ -31,20 +31,23 @@ export interface OnlineResultRow {
   statuses: Record<string, FeatureStatus>;
 }
 
-/** Reads one join key of one instance, checking its type; errors name `<where>/<key>`. */
-function keyValue(instance: Record<string, unknown>, key: ServingView['joinKeys'][number], where: string, errors: FieldError[]): string | number | bigint | null {
+/** JSON Pointer of join key `key` of instance `i` in the request document. */
+export type KeyPointer = (i: number, key: string) => string;
+
+/** Reads one join key of one instance, checking its type; errors name `pointer`. */
+function keyValue(instance: Record<string, unknown>, key: ServingView['joinKeys'][number], pointer: string, errors: FieldError[]): string | number | bigint | null {
   const v = instance[key.name];
   if (v === undefined || v === null) {
-    errors.push({ pointer: `${where}/${key.name}`, detail: `join key '${key.name}' is required` });
+    errors.push({ pointer, detail: `join key '${key.name}' is required` });
     return null;
   }
   if (key.type === 'string') {
-    if (typeof v !== 'string') errors.push({ pointer: `${where}/${key.name}`, detail: `join key '${key.name}' must be a string` });
+    if (typeof v !== 'string') errors.push({ pointer, detail: `join key '${key.name}' must be a string` });
     return typeof v === 'string' ? v : null;
   }
   if (typeof v === 'bigint') return v;
   if (typeof v !== 'number' || !Number.isInteger(v)) {
-    errors.push({ pointer: `${where}/${key.name}`, detail: `join key '${key.name}' must be an integer (${key.type})` });
+    errors.push({ pointer, detail: `join key '${key.name}' must be an integer (${key.type})` });
     return null;
   }
   return v;
@@ -53,16 +56,17 @@ function keyValue(instance: Record<string, unknown>, key: ServingView['joinKeys'
 /**
  * Reads features of many entities from the online store: one lookup per view for all
  * entities. Values older than the view's TTL come back as null with status 'expired'.
- * `ref -> output name` is `view:feature` unless `names` says otherwise.
+ * Key errors name `/instances/<i>/<key>` unless `pointer` maps them to the request's shape.
  */
 export async function readOnlineFeatures(
   online: OnlineStore,
   views: Map<string, ServingView>,
   refs: FeatureRef[],
   instances: Record<string, unknown>[],
-  opts: { pointerPrefix?: string; now?: number } = {},
+  opts: { pointer?: KeyPointer; now?: number } = {},
 ): Promise<OnlineResultRow[]> {
   const now = opts.now ?? Date.now();
+  const pointer: KeyPointer = opts.pointer ?? ((i, key) => `/instances/${i}/${key}`);
   const errors: FieldError[] = [];
   const byView = new Map<string, FeatureRef[]>();
   for (const r of refs) {
@@ -76,7 +80,7 @@ export async function readOnlineFeatures(
   for (const [name, vrefs] of byView) {
     const view = views.get(name) as ServingView;
     const keys = instances.map((inst, i) => {
-      const parts = view.joinKeys.map((k) => keyValue(inst, k, `${opts.pointerPrefix ?? '/instances'}/${i}`, errors));
+      const parts = view.joinKeys.map((k) => keyValue(inst, k, pointer(i, k.name), errors));
       return parts.some((x) => x === null) ? '' : encodeEntityKey(parts as (string | number | bigint)[]);
     });
     lookups.push({ view, refs: vrefs, keys });

@@ -19,7 +19,7 @@ import { VERSION } from '../version';
 import { installProblemHandlers, installTokenAuth } from './problems';
 import { JobRunner } from '../jobs/runner';
 import { materialize } from '../featurestore/materialize';
-import { buildExampleSet, exampleSetFromRecord, type StoredExampleSet } from '../featurestore/example-sets';
+import { buildExampleSet, exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
 import { getArtifact, putArtifact } from '../repository/artifacts';
 import { getModelVersion, modelFromRecord, publishModelVersion, type StoredModelVersion } from '../repository/models';
@@ -45,6 +45,8 @@ export async function createControlPlane(p: Platform, log: Logger): Promise<Cont
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 16 * 1024 * 1024 });
   installProblemHandlers(app);
   installTokenAuth(app, p.config.token, ['/api/v1/health']);
+  // The API speaks JSON (and octet-stream for artifacts); text would reach handlers as a string.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 1024 * 1024 * 1024 }, (_req, body, done) => done(null, body));
   const actor = 'local';
 
@@ -98,9 +100,19 @@ export async function createControlPlane(p: Platform, log: Logger): Promise<Cont
     if (!exists) throw new ProblemError(problem(404, 'Not found', `no feature view or label view is named '${body.view}'`, [{ pointer: '/view', detail: 'unknown view' }]));
     return reply.code(202).send(await enqueue('materialize', body));
   });
-  app.get<{ Querystring: { kind?: string; status?: string; limit?: string } }>('/api/v1/jobs', async (req) => ({
-    items: await p.meta.listJobs({ kind: req.query.kind, status: req.query.status as never, limit: req.query.limit ? Number(req.query.limit) : 100 }),
-  }));
+  const jobStatuses = ['queued', 'running', 'succeeded', 'failed'] as const;
+  app.get<{ Querystring: { kind?: string; status?: string; limit?: string } }>('/api/v1/jobs', async (req) => {
+    // Checked here: a non-numeric limit used to reach the SQL as NaN and answer 500.
+    const { kind, status, limit = '100' } = req.query;
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) {
+      throw new ProblemError(problem(400, 'Invalid query', `limit must be an integer from 1 to 1000, got '${limit}'`, [{ pointer: '/limit', detail: 'must be an integer from 1 to 1000' }]));
+    }
+    if (status !== undefined && !(jobStatuses as readonly string[]).includes(status)) {
+      throw new ProblemError(problem(400, 'Invalid query', `unknown job status '${status}'`, [{ pointer: '/status', detail: `must be one of ${jobStatuses.join(', ')}` }]));
+    }
+    return { items: await p.meta.listJobs({ kind, status: status as (typeof jobStatuses)[number] | undefined, limit: n }) };
+  });
   const job = async (id: string) => {
     const j = await p.meta.getJob(id);
     if (!j) throw new ProblemError(problem(404, 'Not found', `job '${id}' does not exist`));
@@ -115,9 +127,8 @@ export async function createControlPlane(p: Platform, log: Logger): Promise<Cont
   // Example sets.
   app.post('/api/v1/example-sets', async (req, reply) => {
     const spec = assertValid('example-set-spec', req.body, 'example set');
-    if (!(await p.meta.getLatest('label-view', spec.labelView))) {
-      throw new ProblemError(problem(422, 'Invalid example set', `label view '${spec.labelView}' does not exist`, [{ pointer: '/labelView', detail: 'unknown label view' }]));
-    }
+    // Unknown or unmaterialized views are the caller's error: answer now, naming the field.
+    await resolveExampleSet(p, spec);
     return reply.code(202).send(await enqueue('example-set', spec));
   });
   app.get('/api/v1/example-sets', async () => ({ items: (await p.meta.listLatest<StoredExampleSet>('example-set')).map(exampleSetFromRecord) }));
@@ -146,7 +157,13 @@ export async function createControlPlane(p: Platform, log: Logger): Promise<Cont
       const entitiesOfView = await Promise.all(fv.spec.entities.map(async (e) => (await p.registry.get<Entity>('entity', e)).spec));
       views.set(r.view, servingView(fv.spec, entitiesOfView));
     }
-    return { rows: await readOnlineFeatures(p.online, views, refs, instances, { pointerPrefix: '/entities' }) };
+    // The request is column-shaped ({ user_id: [..] }): a missing key names /entities/<key>,
+    // a bad value /entities/<key>/<i>.
+    const missing = [...new Set([...views.values()].flatMap((v) => v.joinKeys.map((k) => k.name)))].filter((k) => !(k in entities));
+    if (missing.length) {
+      throw new ProblemError(problem(400, 'Invalid entity keys', `join keys ${missing.join(', ')} are required`, missing.map((k) => ({ pointer: `/entities/${k}`, detail: `join key '${k}' is required` }))));
+    }
+    return { rows: await readOnlineFeatures(p.online, views, refs, instances, { pointer: (i, key) => `/entities/${key}/${i}` }) };
   });
 
   // Model repository.

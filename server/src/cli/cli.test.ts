@@ -1,0 +1,235 @@
+/**
+ * The real `plinth` CLI (server/bin/plinth.js runs server/dist), so the server is built first
+ * (`tsc -b server`, incremental: quick when nothing changed).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../test-support/platform';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const bin = path.join(repoRoot, 'server', 'bin', 'plinth.js');
+
+let home: string | undefined;
+
+/** The environment without the developer's PLINTH_* settings, and an empty HOME (default data dir ~/.plinth). */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PLINTH_')));
+  home ??= tempDir('home');
+  return { ...env, HOME: home, ...extra };
+}
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion (killed after `timeoutMs`). */
+function plinth(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: cleanEnv(env), cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitForHealth(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`plinth serve exited with ${child.exitCode}: ${log()}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`no answer from ${url}: ${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(() => {
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-b', 'server'], { cwd: repoRoot, stdio: 'pipe' });
+});
+
+describe('plinth CLI: usage and flags', () => {
+  it('--help lists the commands', async () => {
+    const r = await plinth(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['up', 'serve', 'infer', 'worker', 'demo-data', 'apply'])
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd} `, 'm'));
+  });
+
+  it.each([
+    [['demo-data', '--size', 'huge'], /--size.*huge|huge.*--size/],
+    [['serve', '--port', 'abc'], /--port.*abc/],
+    [['serve', '--infer-port', '70000'], /--infer-port.*70000/],
+    [['demo-data', '--end-date', '2026-13-45'], /--end-date.*2026-13-45/],
+    [['demo-data', '--days', '0'], /--days.*0/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('rejects %j naming the flag', async (args, message) => {
+    const r = await plinth(args);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('rejects a config file with an unknown key, naming the file and the key', async () => {
+    const dir = tempDir('cfg');
+    const file = path.join(dir, 'custom.yaml');
+    fs.writeFileSync(file, 'port: 9000\nbogus_setting: 1\n');
+    const r = await plinth(['serve', '--data-dir', dir, '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toContain("unknown setting 'bogus_setting'");
+    // The default file in the data directory is checked the same way.
+    fs.writeFileSync(path.join(dir, 'plinth.yaml'), 'prot: 9000\n');
+    const r2 = await plinth(['serve', '--data-dir', dir]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(path.join(dir, 'plinth.yaml'));
+    expect(r2.stderr).toContain("'prot'");
+  });
+
+  it('worker says why it cannot run yet', async () => {
+    const r = await plinth(['worker']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^plinth: plinth worker: /);
+  });
+});
+
+describe('plinth demo-data', () => {
+  it('writes a tiny lake, then refuses to overwrite it without --overwrite', async () => {
+    const lake = path.join(tempDir('demo'), 'lake');
+    const r = await plinth(['demo-data', '--size', 'tiny', '--days', '3', '--lake-dir', lake]);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(fs.readFileSync(path.join(lake, '_demo.json'), 'utf8')) as {
+      size: string;
+      days: number;
+      rowCounts: Record<string, number>;
+    };
+    expect(summary).toMatchObject({ size: 'tiny', days: 3 });
+    expect(summary.rowCounts.impressions).toBeGreaterThan(0);
+    expect(r.stderr).toContain(`Demo lake written to ${lake}`);
+
+    const again = await plinth(['demo-data', '--size', 'tiny', '--days', '3', '--lake-dir', lake]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(lake);
+    expect(again.stderr).toMatch(/--overwrite/);
+    expect(fs.existsSync(path.join(lake, '_demo.json'))).toBe(true);
+
+    const over = await plinth(['demo-data', '--size', 'tiny', '--days', '2', '--lake-dir', lake, '--overwrite']);
+    expect(over.code, over.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(lake, '_demo.json'), 'utf8'))).toMatchObject({ days: 2 });
+  });
+});
+
+describe('plinth serve and apply', () => {
+  let serve: ChildProcess | undefined;
+  let serveLog = '';
+  let url = '';
+  let filePort = 0;
+
+  beforeAll(async () => {
+    const dataDir = tempDir('serve');
+    filePort = await freePort();
+    const envPort = await freePort();
+    // The file says one port, the environment another: the environment wins.
+    fs.writeFileSync(path.join(dataDir, 'plinth.yaml'), `port: ${filePort}\nlogLevel: warn\n`);
+    serve = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir], {
+      env: cleanEnv({ PLINTH_PORT: String(envPort) }),
+      cwd: repoRoot,
+    });
+    serve.stdout?.on('data', (d: Buffer) => (serveLog += d.toString()));
+    serve.stderr?.on('data', (d: Buffer) => (serveLog += d.toString()));
+    url = `http://127.0.0.1:${envPort}`;
+    await waitForHealth(`${url}/api/v1/health`, serve, () => serveLog);
+  });
+
+  afterAll(async () => {
+    if (serve && serve.exitCode === null) {
+      const exited = new Promise((r) => serve?.once('exit', r));
+      serve.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('listens on PLINTH_PORT, not on the port in plinth.yaml', async () => {
+    expect((await fetch(`${url}/api/v1/health`)).status).toBe(200);
+    await expect(fetch(`http://127.0.0.1:${filePort}/api/v1/health`)).rejects.toThrow();
+  });
+
+  it('applies a valid file, and reports an invalid feature view with its field pointer', async () => {
+    const dir = tempDir('defs');
+    const good = path.join(dir, 'good.yaml');
+    fs.writeFileSync(
+      good,
+      ['entities:', '  - name: user', '    joinKeys:', '      - { name: user_id, type: int64 }', ''].join('\n'),
+    );
+    const r = await plinth(['apply', good, '--control-plane', url]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('entity user: version 1\n');
+    const again = await plinth(['apply', good], { PLINTH_URL: url });
+    expect(again.stdout).toBe('entity user: version 1 (unchanged)\n');
+
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(
+      bad,
+      [
+        'featureViews:',
+        '  - name: user_stats',
+        '    entities: [user, shop]',
+        '    sql: SELECT 1 AS user_id',
+        '    timestampColumn: ts',
+        '    features:',
+        '      - { name: n, type: float64 }',
+        '',
+      ].join('\n'),
+    );
+    const failed = await plinth(['apply', bad, '--control-plane', url]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/Invalid definition/);
+    expect(failed.stderr).toMatch(/\/entities\/1: entity 'shop' does not exist/);
+    const list = (await (await fetch(`${url}/api/v1/feature-views`)).json()) as { items: unknown[] };
+    expect(list.items).toEqual([]);
+
+    const schemaBad = path.join(dir, 'schema-bad.yaml');
+    fs.writeFileSync(
+      schemaBad,
+      ['entities:', '  - name: shop', '    joinKeys:', '      - { name: shop_id, type: uuid }', ''].join('\n'),
+    );
+    const invalid = await plinth(['apply', schemaBad, '--control-plane', url]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('/joinKeys/0/type');
+
+    fs.writeFileSync(path.join(dir, 'typo.yaml'), 'entitys: []\n');
+    const typo = await plinth(['apply', path.join(dir, 'typo.yaml'), '--control-plane', url]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain(`${path.join(dir, 'typo.yaml')}: unknown section 'entitys'`);
+  });
+
+  it('reports an unreachable control plane', async () => {
+    const dir = tempDir('defs2');
+    const file = path.join(dir, 'e.yaml');
+    fs.writeFileSync(file, 'entities:\n  - { name: user, joinKeys: [{ name: user_id, type: int64 }] }\n');
+    const r = await plinth(['apply', file, '--control-plane', `http://127.0.0.1:${filePort}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Server unreachable/);
+  });
+});

@@ -1,0 +1,45 @@
+import { PlinthClient, ProblemError, registryKinds, type Job } from '@plinth/schema';
+import type { JobPatch, JobRecord, RegistryRecord } from '../stores/types';
+import type { JobEnv, JobQueue } from './queue';
+
+const pluralOf = new Map<string, string>(Object.entries(registryKinds).map(([plural, k]) => [k.kind, plural]));
+
+/** The job queue of a control plane, over its HTTP API. */
+export function remoteQueue(client: PlinthClient): JobQueue {
+  return {
+    lease: async (owner, kinds, leaseSeconds) => {
+      const job = await client.request<Job | undefined>('POST', 'api/v1/jobs/lease', { owner, kinds, leaseSeconds });
+      return (job ?? null) as JobRecord | null;
+    },
+    update: async (id, patch) => {
+      await client.request('PATCH', `api/v1/jobs/${encodeURIComponent(id)}`, patch);
+    },
+    log: async (id, line) => {
+      await client.request('POST', `api/v1/jobs/${encodeURIComponent(id)}/logs`, { lines: [line] });
+    },
+  };
+}
+
+/** Registry reads and example-set registration through the control plane's API. */
+export function remoteMeta(client: PlinthClient): JobEnv['meta'] {
+  return {
+    async getLatest<T>(kind: string, name: string): Promise<RegistryRecord<T> | null> {
+      const plural = pluralOf.get(kind);
+      if (!plural) throw new Error(`a worker cannot read '${kind}' documents`);
+      try {
+        const r = await client.request<Omit<RegistryRecord<T>, 'kind' | 'specHash' | 'deletedAt'>>('GET', `api/v1/${plural}/${encodeURIComponent(name)}`);
+        return { ...r, kind, specHash: '', deletedAt: null };
+      } catch (e) {
+        if (e instanceof ProblemError && e.status === 404) return null;
+        throw e;
+      }
+    },
+    async putVersion<T>(kind: string, name: string, spec: T): Promise<{ record: RegistryRecord<T>; created: boolean }> {
+      if (kind !== 'example-set') throw new Error(`a worker cannot write '${kind}' documents`);
+      const r = await client.request<{ version: number; createdAt: string; createdBy: string }>('POST', `api/v1/example-sets/${encodeURIComponent(name)}/versions`, spec);
+      return { record: { kind, name, version: r.version, spec, specHash: '', createdAt: r.createdAt, createdBy: r.createdBy, deletedAt: null }, created: true };
+    },
+  };
+}
+
+export type { JobPatch };
