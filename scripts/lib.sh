@@ -27,8 +27,10 @@ node_deps() {
   if [[ ! -d "$ROOT/node_modules" ]] || changed npm "$ROOT/package-lock.json"; then
     say "Installing npm dependencies"
     # Dependency install scripts stay off: every native package used ships its prebuilt
-    # binary, and onnxruntime-node's script would only download CUDA files.
-    (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    # binary, and onnxruntime-node's script would only download CUDA files. `npm install`
+    # rather than `npm ci`: the lock pins every version, but npm ci also insists on optional
+    # packages for other platforms (rollup's) that a registry may not carry at that version.
+    (cd "$ROOT" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
     # npm ci replaced node_modules, and the stamps with it.
     changed npm "$ROOT/package-lock.json" || true
     stamp npm
