@@ -135,13 +135,34 @@ export function buildOpenApi(version: string): Record<string, unknown> {
     '/api/v1/jobs': {
       get: op({ operationId: 'listJobs', summary: 'Jobs, newest first', ok: [200, items(ref('job.json'))] }),
     },
-    '/api/v1/jobs/{id}': { get: op({ operationId: 'getJob', summary: 'One job', params: [idParam], ok: [200, ref('job.json')] }) },
+    '/api/v1/jobs/{id}': {
+      get: op({ operationId: 'getJob', summary: 'One job', params: [idParam], ok: [200, ref('job.json')] }),
+      patch: op({
+        operationId: 'updateJob',
+        summary: 'Report a leased job\'s progress, result or failure (workers)',
+        params: [idParam],
+        body: { type: 'object', additionalProperties: false, properties: { status: { enum: ['queued', 'running', 'succeeded', 'failed'] }, progress: { type: 'number', minimum: 0, maximum: 1 }, result: {}, error: { type: ['string', 'null'] } } },
+        ok: [200, ref('job.json')],
+      }),
+    },
+    '/api/v1/jobs/lease': {
+      post: op({
+        operationId: 'leaseJob',
+        summary: 'Lease the oldest queued job of the given kinds (workers); 204 when there is none',
+        body: { type: 'object', required: ['owner', 'kinds'], properties: { owner: { type: 'string' }, kinds: { type: 'array', items: { type: 'string' } }, leaseSeconds: { type: 'integer', minimum: 1, maximum: 86400 } } },
+        ok: [200, ref('job.json')],
+      }),
+    },
     '/api/v1/jobs/{id}/logs': {
+      post: op({ operationId: 'appendJobLogs', summary: 'Append log lines to a job (workers)', params: [idParam], body: { type: 'object', required: ['lines'], properties: { lines: { type: 'array', items: { type: 'string' } } } }, ok: [204, null] }),
       get: op({ operationId: 'getJobLogs', summary: 'Log lines of a job', params: [idParam], ok: [200, { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } } } }] }),
     },
     '/api/v1/example-sets': {
       get: op({ operationId: 'listExampleSets', summary: 'Latest version of every example set', ok: [200, items(ref('example-set.json'))] }),
       post: op({ operationId: 'buildExampleSet', summary: 'Build a new example set version with a point-in-time join (a job)', body: ref('example-set.json', 'ExampleSetSpec'), ok: [202, ref('job.json')] }),
+    },
+    '/api/v1/example-sets/{name}/versions': {
+      post: op({ operationId: 'registerExampleSet', summary: 'Register an example set a worker built (its manifest)', params: [nameParam], body: ref('example-set.json'), ok: [201, { type: 'object' }] }),
     },
     '/api/v1/example-sets/{name}': {
       get: op({ operationId: 'getExampleSet', summary: 'Latest (or ?version=N) example set manifest', params: [nameParam], ok: [200, ref('example-set.json')] }),

@@ -1,8 +1,8 @@
 /**
- * The real `plinth` CLI (server/bin/plinth.js runs server/dist), so the server is built first
- * (`tsc -b server`, incremental: quick when nothing changed).
+ * The real `plinth` CLI (server/bin/plinth.js runs server/dist; vitest.build.mts builds it
+ * before the tests start).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -66,9 +66,6 @@ async function waitForHealth(url: string, child: ChildProcess, log: () => string
   }
 }
 
-beforeAll(() => {
-  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-b', 'server'], { cwd: repoRoot, stdio: 'pipe' });
-});
 
 describe('plinth CLI: usage and flags', () => {
   it('--help lists the commands', async () => {
@@ -107,10 +104,11 @@ describe('plinth CLI: usage and flags', () => {
     expect(r2.stderr).toContain("'prot'");
   });
 
-  it('worker says why it cannot run yet', async () => {
-    const r = await plinth(['worker']);
+  it('worker exits non-zero when the control plane is unreachable', async () => {
+    const port = await freePort();
+    const r = await plinth(['worker', '--control-plane', `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^plinth: plinth worker: /);
+    expect(r.stderr).toMatch(/^plinth: Server unreachable/);
   });
 });
 

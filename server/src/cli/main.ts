@@ -9,6 +9,9 @@ import { createInferenceServer } from '../inference/server';
 import { LmdbOnlineStore } from '../stores/online/lmdb-store';
 import { LocalObjectStore } from '../stores/object/local-store';
 import { createLogger } from './logger';
+import { JobRunner } from '../jobs/runner';
+import { jobHandlers } from '../jobs/handlers';
+import { remoteMeta, remoteQueue } from '../jobs/remote';
 import { applyDefinitions, readDefinitions } from './apply';
 import { writeDemoLake, yesterday, type DemoSize } from './demo-data';
 import { repoRoot, up } from './up';
@@ -86,11 +89,12 @@ export function buildProgram(): Command {
 
   withCommon(program.command('serve'))
     .description('run the control plane (registry, jobs, example sets, model repository, deployments)')
-    .action(async (f: CommonFlags) => {
+    .option('--no-jobs', 'do not run jobs in this process (leave them to `plinth worker` processes)')
+    .action(async (f: CommonFlags & { jobs: boolean }) => {
       const config = loadConfig(overrides(f));
       const log = createLogger(config.logLevel, 'plinth-control-plane');
       const platform = await openPlatform(config);
-      const cp = await createControlPlane(platform, log);
+      const cp = await createControlPlane(platform, log, { runJobs: f.jobs });
       await cp.app.listen({ host: config.host, port: config.port });
       onSignals(async () => {
         await cp.close();
@@ -116,10 +120,23 @@ export function buildProgram(): Command {
     });
 
   withCommon(program.command('worker'))
-    .description('run background jobs (materialization, example sets) leased from the control plane')
+    .description('run background jobs (materialization, example sets) leased from the control plane; pair with `serve --no-jobs`')
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
-    .action(async () => {
-      throw new Error('plinth worker: separate worker processes need the shared job queue (BullMQ on Redis), which is not built yet; the control plane runs jobs itself (plinth serve / plinth up)');
+    .option('--concurrency <n>', 'jobs run at once', positiveInt, 2)
+    .action(async (f: CommonFlags & { controlPlane?: string; concurrency: number }) => {
+      const config = loadConfig(overrides(f));
+      const log = createLogger(config.logLevel, 'plinth-worker');
+      const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+      await client.health();
+      const online = LmdbOnlineStore.open(config.onlineStore.path);
+      const env = { config: { lakeDir: config.lakeDir }, objects: new LocalObjectStore(config.objectStore.root), online, meta: remoteMeta(client) };
+      const runner = new JobRunner(remoteQueue(client), jobHandlers(env), log, f.concurrency);
+      runner.start();
+      log.info({ controlPlane: config.controlPlaneUrl, owner: runner.owner }, 'worker started');
+      onSignals(async () => {
+        await runner.stop();
+        await online.close();
+      });
     });
 
   withCommon(program.command('demo-data'))

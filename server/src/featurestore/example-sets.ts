@@ -13,7 +13,8 @@ import {
   type LabelView,
   type ValueType,
 } from '@plinth/schema';
-import type { Platform } from '../platform';
+import type { JobEnv } from '../jobs/queue';
+import { entitiesOf } from './definitions';
 import type { RegistryRecord } from '../stores/types';
 import { OfflineEngine, ident, literal, valueTypeOf } from '../offline/duckdb';
 import { sha256 } from '../util/hash';
@@ -34,7 +35,7 @@ interface ResolvedView {
 
 const invalid = (detail: string, errors: FieldError[]) => new ProblemError(problem(422, 'Invalid example set', detail, errors));
 
-async function committedFiles(p: Platform, kind: string, name: string, version: number, pointer: string): Promise<OfflineManifest> {
+async function committedFiles(p: JobEnv, kind: string, name: string, version: number, pointer: string): Promise<OfflineManifest> {
   const m = await readOfflineManifest(p.objects, name, version);
   if (!m || m.files.length === 0) {
     throw invalid(`${kind} '${name}' has no materialized data`, [
@@ -59,11 +60,11 @@ export interface ResolvedExampleSet {
  * unusable `/features/<i>`. The control plane runs it before enqueueing, so a bad spec is
  * answered at once instead of becoming a failed job.
  */
-export async function resolveExampleSet(p: Platform, spec: ExampleSetSpec): Promise<ResolvedExampleSet> {
+export async function resolveExampleSet(p: JobEnv, spec: ExampleSetSpec): Promise<ResolvedExampleSet> {
   const label = await p.meta.getLatest<LabelView>('label-view', spec.labelView);
   if (!label) throw invalid(`label view '${spec.labelView}' does not exist`, [{ pointer: '/labelView', detail: `label view '${spec.labelView}' does not exist` }]);
   const labelManifest = await committedFiles(p, 'label view', label.name, label.version, '/labelView');
-  const labelKeys = keysOf(await p.registry.entitiesOf(label.spec));
+  const labelKeys = keysOf(await entitiesOf(p, label.spec));
 
   // Resolve feature references, grouped by view in order of first mention.
   const views = new Map<string, ResolvedView>();
@@ -77,7 +78,7 @@ export async function resolveExampleSet(p: Platform, spec: ExampleSetSpec): Prom
         errors.push({ pointer: `/features/${i}`, detail: `feature view '${viewName}' does not exist` });
         continue;
       }
-      const keys = keysOf(await p.registry.entitiesOf(record.spec));
+      const keys = keysOf(await entitiesOf(p, record.spec));
       const missing = keys.filter((k) => !labelKeys.includes(k));
       if (missing.length) {
         errors.push({ pointer: `/features/${i}`, detail: `label view '${label.name}' has no join key ${missing.join(', ')} needed by feature view '${viewName}'` });
@@ -103,7 +104,7 @@ export async function resolveExampleSet(p: Platform, spec: ExampleSetSpec): Prom
  * is joined point-in-time: the newest feature row whose event time is <= the label time (and
  * within the view's TTL). A label never sees a later feature value.
  */
-export async function buildExampleSet(p: Platform, spec: ExampleSetSpec, ctx: JobContext): Promise<ExampleSet> {
+export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobContext): Promise<ExampleSet> {
   const { label, labelManifest, labelKeys, views } = await resolveExampleSet(p, spec);
 
   const engine = await OfflineEngine.create();

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { problem, ProblemError, type FeatureView, type LabelView, type MaterializationResult, type MaterializeRequest } from '@plinth/schema';
-import type { Platform } from '../platform';
+import type { JobEnv } from '../jobs/queue';
+import { entitiesOf, sourcesOf } from './definitions';
 import type { RegistryRecord } from '../stores/types';
 import { encodeEntityKey } from '../stores/online/entity-key';
 import { OfflineEngine, ident, literal } from '../offline/duckdb';
@@ -19,7 +20,7 @@ export interface JobContext {
 export type AnyView = { kind: 'feature-view'; record: RegistryRecord<FeatureView> } | { kind: 'label-view'; record: RegistryRecord<LabelView> };
 
 /** Finds a feature view or label view by name (feature views first). */
-export async function findView(p: Platform, name: string): Promise<AnyView> {
+export async function findView(p: JobEnv, name: string): Promise<AnyView> {
   const fv = await p.meta.getLatest<FeatureView>('feature-view', name);
   if (fv) return { kind: 'feature-view', record: fv };
   const lv = await p.meta.getLatest<LabelView>('label-view', name);
@@ -35,11 +36,11 @@ const ONLINE_BATCH = 5_000;
  * Without a time range it is a full refresh that replaces the committed files; with one it
  * adds the range's rows.
  */
-export async function materialize(p: Platform, req: MaterializeRequest, ctx: JobContext): Promise<MaterializationResult> {
+export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobContext): Promise<MaterializationResult> {
   const view = await findView(p, req.view);
   const spec = view.record.spec;
   const version = view.record.version;
-  const entities = await p.registry.entitiesOf(spec);
+  const entities = await entitiesOf(p, spec);
   const keys = entities.flatMap((e) => e.joinKeys.map((k) => k.name));
   const fields = view.kind === 'feature-view' ? view.record.spec.features : view.record.spec.labels;
   const ts = spec.timestampColumn;
@@ -47,7 +48,7 @@ export async function materialize(p: Platform, req: MaterializeRequest, ctx: Job
   const engine = await OfflineEngine.create();
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-mat-'));
   try {
-    await engine.registerSources(await p.registry.sourcesOf(spec), p.config.lakeDir);
+    await engine.registerSources(await sourcesOf(p, spec), p.config.lakeDir);
     const where: string[] = [`${ident(ts)} IS NOT NULL`];
     if (req.start) where.push(`${ident(ts)} >= ${literal(req.start)}::TIMESTAMPTZ`);
     if (req.end) where.push(`${ident(ts)} < ${literal(req.end)}::TIMESTAMPTZ`);

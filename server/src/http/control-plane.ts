@@ -18,7 +18,9 @@ import type { DefinitionKind } from '../registry/registry';
 import { VERSION } from '../version';
 import { installProblemHandlers, installTokenAuth } from './problems';
 import { JobRunner } from '../jobs/runner';
-import { materialize } from '../featurestore/materialize';
+import { localQueue } from '../jobs/queue';
+import { jobHandlers } from '../jobs/handlers';
+import { registerJobRoutes } from './job-routes';
 import { buildExampleSet, exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
 import { getArtifact, putArtifact } from '../repository/artifacts';
@@ -41,7 +43,7 @@ export interface ControlPlane {
 }
 
 /** The control plane: registry, jobs, example sets, online features, model repository, deployments. */
-export async function createControlPlane(p: Platform, log: Logger): Promise<ControlPlane> {
+export async function createControlPlane(p: Platform, log: Logger, opts: { runJobs?: boolean } = {}): Promise<ControlPlane> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 16 * 1024 * 1024 });
   installProblemHandlers(app);
   installTokenAuth(app, p.config.token, ['/api/v1/health']);
@@ -50,14 +52,8 @@ export async function createControlPlane(p: Platform, log: Logger): Promise<Cont
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 1024 * 1024 * 1024 }, (_req, body, done) => done(null, body));
   const actor = 'local';
 
-  const runner = new JobRunner(
-    p.meta,
-    {
-      materialize: (params, ctx) => materialize(p, assertValid('materialize-request', params), ctx),
-      'example-set': (params, ctx) => buildExampleSet(p, assertValid('example-set-spec', params), ctx),
-    },
-    log.child({ component: 'jobs' }),
-  );
+  const runner = new JobRunner(localQueue(p.meta), jobHandlers(p), log.child({ component: 'jobs' }));
+  registerJobRoutes(app, p);
 
   app.get('/api/v1/health', async () => ({ status: 'ok', version: VERSION, role: 'control-plane' }));
   const openapi = buildOpenApi(VERSION);
@@ -194,7 +190,8 @@ export async function createControlPlane(p: Platform, log: Logger): Promise<Cont
   app.get<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) => (await p.registry.get<Deployment>('deployment', req.params.name)).spec);
   app.put<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) => deploy(p, req.params.name, req.body, actor));
 
-  runner.start();
+  // With --no-jobs, `plinth worker` processes run the jobs instead.
+  if (opts.runJobs !== false) runner.start();
   return {
     app,
     runner,

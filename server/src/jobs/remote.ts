@@ -1,5 +1,5 @@
 import { PlinthClient, ProblemError, registryKinds, type Job } from '@plinth/schema';
-import type { JobPatch, JobRecord, RegistryRecord } from '../stores/types';
+import type { JobRecord, RegistryRecord } from '../stores/types';
 import type { JobEnv, JobQueue } from './queue';
 
 const pluralOf = new Map<string, string>(Object.entries(registryKinds).map(([plural, k]) => [k.kind, plural]));
@@ -42,4 +42,3 @@ export function remoteMeta(client: PlinthClient): JobEnv['meta'] {
   };
 }
 
-export type { JobPatch };

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { ProblemError, formatProblem } from '@plinth/schema';
-import type { JobRecord, MetadataStore } from '../stores/types';
+import type { JobRecord } from '../stores/types';
+import type { JobQueue } from './queue';
 import type { JobContext } from '../featurestore/materialize';
 
 export type JobHandler = (params: unknown, ctx: JobContext) => Promise<unknown>;
@@ -22,20 +23,23 @@ export class JobRunner {
   private readonly active = new Set<Promise<void>>();
 
   constructor(
-    private readonly meta: MetadataStore,
+    private readonly queue: JobQueue,
     private readonly handlers: Record<string, JobHandler>,
     private readonly log: Logger,
     private readonly concurrency = 2,
     private readonly idleMs = 500,
   ) {}
 
+  private started = false;
+
   start(): void {
+    this.started = true;
     this.schedule(0);
   }
 
   /** Looks for work now (after an enqueue) instead of at the next poll. */
   kick(): void {
-    if (!this.stopped) this.schedule(0);
+    if (this.started && !this.stopped) this.schedule(0);
   }
 
   async stop(): Promise<void> {
@@ -53,7 +57,7 @@ export class JobRunner {
     if (this.stopped) return;
     try {
       while (this.running < this.concurrency) {
-        const job = await this.meta.leaseJob(this.owner, Object.keys(this.handlers), LEASE_SECONDS);
+        const job = await this.queue.lease(this.owner, Object.keys(this.handlers), LEASE_SECONDS);
         if (!job) break;
         this.running++;
         const p = this.execute(job).finally(() => {
@@ -74,23 +78,23 @@ export class JobRunner {
     const ctx: JobContext = {
       jobId: job.id,
       progress: async (fraction) => {
-        await this.meta.updateJob(job.id, { progress: Math.max(0, Math.min(1, fraction)) });
+        await this.queue.update(job.id, { progress: Math.max(0, Math.min(1, fraction)) });
       },
       log: async (line) => {
         log.info(line);
-        await this.meta.appendJobLog(job.id, line);
+        await this.queue.log(job.id, line);
       },
     };
     log.info('job started');
     try {
       const result = await (this.handlers[job.kind] as JobHandler)(job.params, ctx);
-      await this.meta.updateJob(job.id, { status: 'succeeded', progress: 1, result, error: null });
+      await this.queue.update(job.id, { status: 'succeeded', progress: 1, result, error: null });
       log.info('job succeeded');
     } catch (e) {
       const message = e instanceof ProblemError ? formatProblem(e.problem) : (e as Error).message;
       log.warn({ err: e }, 'job failed');
-      await this.meta.appendJobLog(job.id, `failed: ${message}`).catch(() => undefined);
-      await this.meta.updateJob(job.id, { status: 'failed', error: message, result: e instanceof ProblemError ? { problem: e.problem } : null });
+      await this.queue.log(job.id, `failed: ${message}`).catch(() => undefined);
+      await this.queue.update(job.id, { status: 'failed', error: message, result: e instanceof ProblemError ? { problem: e.problem } : null });
     }
   }
 }

@@ -63,15 +63,6 @@ export class Registry {
     await this.meta.audit({ actor, action: `delete:${kind}`, target: `${kind}/${name}`, detail: null });
   }
 
-  /** Entities of a view, with their join keys, in declaration order. */
-  async entitiesOf(view: FeatureView | LabelView): Promise<Entity[]> {
-    return Promise.all(view.entities.map(async (e) => (await this.get<Entity>('entity', e)).spec));
-  }
-
-  async sourcesOf(view: FeatureView | LabelView): Promise<DataSource[]> {
-    return Promise.all((view.sources ?? []).map(async (s) => (await this.get<DataSource>('data-source', s)).spec));
-  }
-
   private async checkReferences(kind: DefinitionKind, spec: Definition): Promise<void> {
     if (kind !== 'feature-view' && kind !== 'label-view') return;
     const view = spec as FeatureView | LabelView;
