@@ -5,5 +5,8 @@ import { fileURLToPath } from 'node:url';
 // test file starts, rather than in each file at the same time. Incremental, so quick.
 export default function setup(): void {
   const root = fileURLToPath(new URL('.', import.meta.url));
-  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'schema', 'kernel-lib', 'server'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'schema', 'kernel-lib', 'server'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }

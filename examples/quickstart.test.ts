@@ -46,15 +46,35 @@ describe('examples/quickstart.ipynb', () => {
   let upLog = '';
 
   beforeAll(async () => {
-    for (const f of [path.join(root, 'server', 'dist', 'cli', 'main.js'), path.join(root, 'kernel-lib', 'dist', 'index.js')]) {
+    for (const f of [
+      path.join(root, 'server', 'dist', 'cli', 'main.js'),
+      path.join(root, 'kernel-lib', 'dist', 'index.js'),
+    ]) {
       if (!fs.existsSync(f)) throw new Error(`${f} is missing: build first (npm run build, or npm run test:all)`);
     }
-    if (!fs.existsSync(path.join(venv, 'bin', 'jupyter'))) throw new Error(`no JupyterLab in ${venv}: run npm run test:all`);
+    if (!fs.existsSync(path.join(venv, 'bin', 'jupyter')))
+      throw new Error(`no JupyterLab in ${venv}: run npm run test:all`);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-quickstart-'));
     ports = { cp: await freePort(), infer: await freePort() };
-    up = spawn(process.execPath, [path.join(root, 'server', 'bin', 'plinth.js'), 'up', '--no-jupyter', '--data-dir', dataDir, '--demo-size', 'small', '--port', String(ports.cp), '--infer-port', String(ports.infer)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    up = spawn(
+      process.execPath,
+      [
+        path.join(root, 'server', 'bin', 'plinth.js'),
+        'up',
+        '--no-jupyter',
+        '--data-dir',
+        dataDir,
+        '--demo-size',
+        'small',
+        '--port',
+        String(ports.cp),
+        '--infer-port',
+        String(ports.infer),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     up.stdout?.on('data', (d) => (upLog += String(d)));
     up.stderr?.on('data', (d) => (upLog += String(d)));
     const deadline = Date.now() + 120_000;
@@ -79,10 +99,24 @@ describe('examples/quickstart.ipynb', () => {
     const t0 = Date.now();
     await run(
       path.join(venv, 'bin', 'jupyter'),
-      ['nbconvert', '--to', 'notebook', '--execute', path.join(__dirname, 'quickstart.ipynb'), '--output', out, '--ExecutePreprocessor.timeout=600', '--ExecutePreprocessor.kernel_name=tslab'],
+      [
+        'nbconvert',
+        '--to',
+        'notebook',
+        '--execute',
+        path.join(__dirname, 'quickstart.ipynb'),
+        '--output',
+        out,
+        '--ExecutePreprocessor.timeout=600',
+        '--ExecutePreprocessor.kernel_name=tslab',
+      ],
       {
         cwd: __dirname,
-        env: { ...process.env, PLINTH_URL: `http://127.0.0.1:${ports.cp}`, PLINTH_INFERENCE_URL: `http://127.0.0.1:${ports.infer}` },
+        env: {
+          ...process.env,
+          PLINTH_URL: `http://127.0.0.1:${ports.cp}`,
+          PLINTH_INFERENCE_URL: `http://127.0.0.1:${ports.infer}`,
+        },
         maxBuffer: 64 * 1024 * 1024,
       },
     ).catch((e: Error & { stderr?: string }) => {
@@ -96,7 +130,11 @@ describe('examples/quickstart.ipynb', () => {
     expect(html).toContain('Materializing user_activity');
     expect(html).toContain('Inference tier (HTTP) vs. notebook (local ONNX)');
 
-    const line = outputs.map((o) => text(o.text)).join('').split('\n').find((l) => l.startsWith('QUICKSTART_RESULT '));
+    const line = outputs
+      .map((o) => text(o.text))
+      .join('')
+      .split('\n')
+      .find((l) => l.startsWith('QUICKSTART_RESULT '));
     expect(line, 'the notebook prints its summary').toBeDefined();
     const result = JSON.parse((line as string).slice('QUICKSTART_RESULT '.length)) as {
       exampleRows: number;
@@ -105,7 +143,9 @@ describe('examples/quickstart.ipynb', () => {
       maxAbsDiff: number;
       predictions: { server: number; notebook: number; user_ctr: string; user_id: number }[];
     };
-    console.log(`quickstart: ${((Date.now() - t0) / 1000).toFixed(1)}s, ${result.exampleRows} examples, validation AUC ${result.validationAuc.toFixed(4)}, max |server - notebook| = ${result.maxAbsDiff}`);
+    console.log(
+      `quickstart: ${((Date.now() - t0) / 1000).toFixed(1)}s, ${result.exampleRows} examples, validation AUC ${result.validationAuc.toFixed(4)}, max |server - notebook| = ${result.maxAbsDiff}`,
+    );
     expect(result.exampleRows).toBeGreaterThan(100_000);
     expect(result.validationAuc).toBeGreaterThanOrEqual(0.7);
     expect(result.maxAbsDiff).toBeLessThanOrEqual(1e-6);

@@ -24,7 +24,8 @@ function tslab(): Tslab | null {
   }
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 /** A display that updates in place: a progress bar and a status line. */
 export interface Progress {
@@ -83,14 +84,25 @@ export function progress(title: string): Progress {
  */
 export function showTable(rows: Record<string, unknown>[], caption?: string): void {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(6)) : v === null || v === undefined ? '' : String(v));
+  const fmt = (v: unknown) =>
+    typeof v === 'number'
+      ? Number.isInteger(v)
+        ? String(v)
+        : v.toPrecision(6)
+      : v === null || v === undefined
+        ? ''
+        : String(v);
   const t = tslab();
   if (t) {
     const head = cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
     const body = rows.map((r) => `<tr>${cols.map((c) => `<td>${escapeHtml(fmt(r[c]))}</td>`).join('')}</tr>`).join('');
-    t.display.html(`<table>${caption ? `<caption>${escapeHtml(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`);
+    t.display.html(
+      `<table>${caption ? `<caption>${escapeHtml(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`,
+    );
   } else {
     if (caption) process.stdout.write(`${caption}\n`);
-    process.stdout.write([cols.join('\t'), ...rows.map((r) => cols.map((c) => fmt(r[c])).join('\t'))].join('\n') + '\n');
+    process.stdout.write(
+      [cols.join('\t'), ...rows.map((r) => cols.map((c) => fmt(r[c])).join('\t'))].join('\n') + '\n',
+    );
   }
 }

@@ -55,7 +55,11 @@ export async function readParquetAsArrow(files: string[], manifest?: Pick<Exampl
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
   const list = files.map((f) => `'${localPath(f).replace(/'/g, "''")}'`).join(', ');
-  const db = await DuckDBInstance.create(':memory:', { threads: '2', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const db = await DuckDBInstance.create(':memory:', {
+    threads: '2',
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
   const conn = await db.connect();
   try {
     const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet([${list}])`);
@@ -80,7 +84,12 @@ export async function readParquetAsArrow(files: string[], manifest?: Pick<Exampl
     });
     const schema = new Schema(fields);
     if (vectors.length === 0) return new Table(schema);
-    const data = makeData({ type: new Struct(fields), length: vectors[0].length, nullCount: 0, children: vectors.map((v) => v.data[0]) });
+    const data = makeData({
+      type: new Struct(fields),
+      length: vectors[0].length,
+      nullCount: 0,
+      children: vectors.map((v) => v.data[0]),
+    });
     return new Table([new RecordBatch(schema, data)]);
   } finally {
     conn.closeSync();
@@ -102,11 +111,23 @@ export function columnsWithRole(table: Table, role: 'key' | 'timestamp' | 'label
 export function numericColumns(table: Table, names: string[]): Float64Array[] {
   return names.map((name) => {
     const col = table.getChild(name);
-    if (!col) throw new Error(`the table has no column '${name}' (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`);
+    if (!col)
+      throw new Error(
+        `the table has no column '${name}' (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`,
+      );
     const out = new Float64Array(col.length);
     for (let i = 0; i < col.length; i++) {
       const v = col.get(i) as unknown;
-      out[i] = v === null || v === undefined ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+      out[i] =
+        v === null || v === undefined
+          ? NaN
+          : typeof v === 'bigint'
+            ? Number(v)
+            : typeof v === 'boolean'
+              ? v
+                ? 1
+                : 0
+              : Number(v);
     }
     return out;
   });

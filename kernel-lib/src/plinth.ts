@@ -74,18 +74,26 @@ export class LocalPipeline {
    * const [p] = await ctr.predict([{ user_id: 7, product_id: 3 }]);
    * p.outputs.probability;
    */
-  async predict(instances: Record<string, string | number | boolean | null>[]): Promise<{ outputs: Record<string, number>; featureStatuses: Record<string, InputStatus> }[]> {
+  async predict(
+    instances: Record<string, string | number | boolean | null>[],
+  ): Promise<{ outputs: Record<string, number>; featureStatuses: Record<string, InputStatus> }[]> {
     const refs = onlineRefs(this.spec.inputs);
     const keys = [...new Set(instances.flatMap((i) => Object.keys(i)))];
-    let rows: { values: Record<string, unknown>; statuses: Record<string, 'present' | 'not_found' | 'expired'> }[] = instances.map(() => ({ values: {}, statuses: {} }));
+    let rows: { values: Record<string, unknown>; statuses: Record<string, 'present' | 'not_found' | 'expired'> }[] =
+      instances.map(() => ({ values: {}, statuses: {} }));
     if (refs.length) {
       const entities = Object.fromEntries(keys.map((k) => [k, instances.map((i) => i[k] as string | number)]));
-      rows = (await this.client.getOnlineFeatures({ features: refs.map((r) => `${r.view}:${r.feature}`), entities })).rows;
+      rows = (await this.client.getOnlineFeatures({ features: refs.map((r) => `${r.view}:${r.feature}`), entities }))
+        .rows;
     }
     const { columns, statuses, errors } = assembleInputs(this.spec.inputs, rows, instances);
-    if (errors.length) throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
+    if (errors.length)
+      throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
     const out = await this.session.run(columns);
-    return instances.map((_, i) => ({ outputs: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v[i]])), featureStatuses: statuses[i] }));
+    return instances.map((_, i) => ({
+      outputs: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v[i]])),
+      featureStatuses: statuses[i],
+    }));
   }
 }
 
@@ -105,7 +113,10 @@ export class Plinth {
   constructor(opts: ConnectOptions = {}) {
     const token = opts.token ?? process.env.PLINTH_TOKEN;
     this.client = new PlinthClient({ baseUrl: opts.url ?? process.env.PLINTH_URL ?? 'http://127.0.0.1:8787', token });
-    this.inference = new InferenceClient({ baseUrl: opts.inferenceUrl ?? process.env.PLINTH_INFERENCE_URL ?? 'http://127.0.0.1:8788', token });
+    this.inference = new InferenceClient({
+      baseUrl: opts.inferenceUrl ?? process.env.PLINTH_INFERENCE_URL ?? 'http://127.0.0.1:8788',
+      token,
+    });
   }
 
   /**
@@ -139,7 +150,10 @@ export class Plinth {
    * const r = await p.materialize('user_features');
    * r.rows;
    */
-  async materialize(view: string, range: { start?: string; end?: string } = {}): Promise<{ rows: number; onlineWritten: number; version: number }> {
+  async materialize(
+    view: string,
+    range: { start?: string; end?: string } = {},
+  ): Promise<{ rows: number; onlineWritten: number; version: number }> {
     const job = await this.follow(await this.client.materialize({ view, ...range }), `Materializing ${view}`);
     return job.result as { rows: number; onlineWritten: number; version: number };
   }
@@ -180,7 +194,12 @@ export class Plinth {
    * const v = await p.publish('ctr', spec, result, { exampleSet: es, referenceData: test });
    */
   async publish(name: string, spec: Pipeline, result: TrainResult, opts: PublishOptions = {}): Promise<ModelVersion> {
-    const bytes = compilePipeline({ inputs: spec.inputs.map((i) => ({ name: i.name })), stages: spec.transformer, model: spec.model, metadata: { 'model.name': name } });
+    const bytes = compilePipeline({
+      inputs: spec.inputs.map((i) => ({ name: i.name })),
+      stages: spec.transformer,
+      model: spec.model,
+      metadata: { 'model.name': name },
+    });
     const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
     await this.client.putArtifact(sha256, bytes);
     let referenceExamples: ModelVersion['referenceExamples'];
@@ -228,12 +247,16 @@ export class Plinth {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const h = await this.inference.request<{ models: { deployment: string; version: number }[] }>('GET', 'v1/health');
+        const h = await this.inference.request<{ models: { deployment: string; version: number }[] }>(
+          'GET',
+          'v1/health',
+        );
         if (h.models.some((m) => m.deployment === name && m.version === d.version)) return d;
       } catch {
         // the inference tier may be restarting
       }
-      if (Date.now() > deadline) throw new Error(`the inference tier did not load ${d.model}@${d.version} within ${timeoutMs / 1000}s`);
+      if (Date.now() > deadline)
+        throw new Error(`the inference tier did not load ${d.model}@${d.version} within ${timeoutMs / 1000}s`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -257,17 +280,26 @@ export class Plinth {
    * const ctr = await p.loadPipeline('ctr');
    */
   async loadPipeline(name: string, version?: number): Promise<LocalPipeline> {
-    const mv = version ? await this.client.getModelVersion(name, version) : (await this.client.listModelVersions(name)).items.at(-1);
+    const mv = version
+      ? await this.client.getModelVersion(name, version)
+      : (await this.client.listModelVersions(name)).items.at(-1);
     if (!mv) throw new Error(`model '${name}' has no versions`);
     const bytes = await this.client.getArtifact(mv.artifact.sha256);
     const actual = crypto.createHash('sha256').update(bytes).digest('hex');
-    if (actual !== mv.artifact.sha256) throw new Error(`artifact of ${name}@${mv.version} is corrupted: sha256 ${actual}, expected ${mv.artifact.sha256}`);
+    if (actual !== mv.artifact.sha256)
+      throw new Error(
+        `artifact of ${name}@${mv.version} is corrupted: sha256 ${actual}, expected ${mv.artifact.sha256}`,
+      );
     return new LocalPipeline(mv.pipeline, await PipelineSession.create(bytes), this.client, mv);
   }
 
   /** Runs a pipeline spec locally without publishing it (exploration). */
   async localPipeline(spec: Pipeline): Promise<LocalPipeline> {
-    const bytes = compilePipeline({ inputs: spec.inputs.map((i) => ({ name: i.name })), stages: spec.transformer, model: spec.model });
+    const bytes = compilePipeline({
+      inputs: spec.inputs.map((i) => ({ name: i.name })),
+      stages: spec.transformer,
+      model: spec.model,
+    });
     return new LocalPipeline(spec, await PipelineSession.create(bytes), this.client);
   }
 }

@@ -11,7 +11,10 @@ const outFile = path.join(root, 'src', 'generated', 'types.ts');
 const schemasFile = path.join(root, 'src', 'generated', 'schemas.ts');
 
 async function main() {
-  const files = fs.readdirSync(schemaDir).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(schemaDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   // One bundle schema so shared $defs are emitted once.
   const bundle = { $id: 'bundle', title: 'PlinthSchemas', type: 'object', properties: {}, $defs: {} };
   const schemas = {};

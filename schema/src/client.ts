@@ -77,7 +77,9 @@ export class PlinthClient {
           if (e instanceof ProblemError) throw e;
         }
       }
-      throw new ProblemError(problem(res.status, res.statusText || 'Request failed', `${method} ${url}: ${text.slice(0, 500)}`));
+      throw new ProblemError(
+        problem(res.status, res.statusText || 'Request failed', `${method} ${url}: ${text.slice(0, 500)}`),
+      );
     }
     return (text ? JSON.parse(text) : undefined) as R;
   }
@@ -150,7 +152,9 @@ export class PlinthClient {
       onUpdate?.(job);
       if (job.status === 'succeeded') return job;
       if (job.status === 'failed') {
-        throw new ProblemError(problem(422, 'Job failed', `${job.kind} job ${job.id}: ${job.error ?? 'unknown error'}`));
+        throw new ProblemError(
+          problem(422, 'Job failed', `${job.kind} job ${job.id}: ${job.error ?? 'unknown error'}`),
+        );
       }
       await new Promise((r) => setTimeout(r, pollMs));
     }

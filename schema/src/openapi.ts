@@ -35,7 +35,11 @@ const problemResponse = {
   description: 'Problem (RFC 9457)',
   content: { 'application/problem+json': { schema: ref('problem.json') } },
 };
-const items = (schema: object) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: schema } } });
+const items = (schema: object) => ({
+  type: 'object',
+  required: ['items'],
+  properties: { items: { type: 'array', items: schema } },
+});
 const record = (schema: object) => ({
   type: 'object',
   required: ['name', 'version', 'spec', 'createdAt', 'createdBy'],
@@ -105,7 +109,11 @@ export function buildOpenApi(version: string): Record<string, unknown> {
   };
   for (const [plural, k] of Object.entries(registryKinds)) {
     paths[`/api/v1/${plural}`] = {
-      get: op({ operationId: `list${k.title}s`, summary: `Latest version of every ${k.kind}`, ok: [200, items(record(ref(k.file)))] }),
+      get: op({
+        operationId: `list${k.title}s`,
+        summary: `Latest version of every ${k.kind}`,
+        ok: [200, items(record(ref(k.file)))],
+      }),
     };
     paths[`/api/v1/${plural}/{name}`] = {
       put: op({
@@ -121,16 +129,31 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         params: [nameParam, { name: 'version', in: 'query', schema: { type: 'integer' } }],
         ok: [200, record(ref(k.file))],
       }),
-      delete: op({ operationId: `delete${k.title}`, summary: `Remove a ${k.kind}; versions stay readable`, params: [nameParam], ok: [204, null] }),
+      delete: op({
+        operationId: `delete${k.title}`,
+        summary: `Remove a ${k.kind}; versions stay readable`,
+        params: [nameParam],
+        ok: [204, null],
+      }),
     };
     paths[`/api/v1/${plural}/{name}/versions`] = {
-      get: op({ operationId: `list${k.title}Versions`, summary: `Every version of a ${k.kind}`, params: [nameParam], ok: [200, items(record(ref(k.file)))] }),
+      get: op({
+        operationId: `list${k.title}Versions`,
+        summary: `Every version of a ${k.kind}`,
+        params: [nameParam],
+        ok: [200, items(record(ref(k.file)))],
+      }),
     };
   }
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
   Object.assign(paths, {
     '/api/v1/materializations': {
-      post: op({ operationId: 'materialize', summary: 'Materialize a feature or label view (a job)', body: ref('job.json', 'MaterializeRequest'), ok: [202, ref('job.json')] }),
+      post: op({
+        operationId: 'materialize',
+        summary: 'Materialize a feature or label view (a job)',
+        body: ref('job.json', 'MaterializeRequest'),
+        ok: [202, ref('job.json')],
+      }),
     },
     '/api/v1/jobs': {
       get: op({ operationId: 'listJobs', summary: 'Jobs, newest first', ok: [200, items(ref('job.json'))] }),
@@ -139,9 +162,18 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       get: op({ operationId: 'getJob', summary: 'One job', params: [idParam], ok: [200, ref('job.json')] }),
       patch: op({
         operationId: 'updateJob',
-        summary: 'Report a leased job\'s progress, result or failure (workers)',
+        summary: "Report a leased job's progress, result or failure (workers)",
         params: [idParam],
-        body: { type: 'object', additionalProperties: false, properties: { status: { enum: ['queued', 'running', 'succeeded', 'failed'] }, progress: { type: 'number', minimum: 0, maximum: 1 }, result: {}, error: { type: ['string', 'null'] } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { enum: ['queued', 'running', 'succeeded', 'failed'] },
+            progress: { type: 'number', minimum: 0, maximum: 1 },
+            result: {},
+            error: { type: ['string', 'null'] },
+          },
+        },
         ok: [200, ref('job.json')],
       }),
     },
@@ -149,23 +181,66 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       post: op({
         operationId: 'leaseJob',
         summary: 'Lease the oldest queued job of the given kinds (workers); 204 when there is none',
-        body: { type: 'object', required: ['owner', 'kinds'], properties: { owner: { type: 'string' }, kinds: { type: 'array', items: { type: 'string' } }, leaseSeconds: { type: 'integer', minimum: 1, maximum: 86400 } } },
+        body: {
+          type: 'object',
+          required: ['owner', 'kinds'],
+          properties: {
+            owner: { type: 'string' },
+            kinds: { type: 'array', items: { type: 'string' } },
+            leaseSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+          },
+        },
         ok: [200, ref('job.json')],
       }),
     },
     '/api/v1/jobs/{id}/logs': {
-      post: op({ operationId: 'appendJobLogs', summary: 'Append log lines to a job (workers)', params: [idParam], body: { type: 'object', required: ['lines'], properties: { lines: { type: 'array', items: { type: 'string' } } } }, ok: [204, null] }),
-      get: op({ operationId: 'getJobLogs', summary: 'Log lines of a job', params: [idParam], ok: [200, { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } } } }] }),
+      post: op({
+        operationId: 'appendJobLogs',
+        summary: 'Append log lines to a job (workers)',
+        params: [idParam],
+        body: {
+          type: 'object',
+          required: ['lines'],
+          properties: { lines: { type: 'array', items: { type: 'string' } } },
+        },
+        ok: [204, null],
+      }),
+      get: op({
+        operationId: 'getJobLogs',
+        summary: 'Log lines of a job',
+        params: [idParam],
+        ok: [200, { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } } } }],
+      }),
     },
     '/api/v1/example-sets': {
-      get: op({ operationId: 'listExampleSets', summary: 'Latest version of every example set', ok: [200, items(ref('example-set.json'))] }),
-      post: op({ operationId: 'buildExampleSet', summary: 'Build a new example set version with a point-in-time join (a job)', body: ref('example-set.json', 'ExampleSetSpec'), ok: [202, ref('job.json')] }),
+      get: op({
+        operationId: 'listExampleSets',
+        summary: 'Latest version of every example set',
+        ok: [200, items(ref('example-set.json'))],
+      }),
+      post: op({
+        operationId: 'buildExampleSet',
+        summary: 'Build a new example set version with a point-in-time join (a job)',
+        body: ref('example-set.json', 'ExampleSetSpec'),
+        ok: [202, ref('job.json')],
+      }),
     },
     '/api/v1/example-sets/{name}/versions': {
-      post: op({ operationId: 'registerExampleSet', summary: 'Register an example set a worker built (its manifest)', params: [nameParam], body: ref('example-set.json'), ok: [201, { type: 'object' }] }),
+      post: op({
+        operationId: 'registerExampleSet',
+        summary: 'Register an example set a worker built (its manifest)',
+        params: [nameParam],
+        body: ref('example-set.json'),
+        ok: [201, { type: 'object' }],
+      }),
     },
     '/api/v1/example-sets/{name}': {
-      get: op({ operationId: 'getExampleSet', summary: 'Latest (or ?version=N) example set manifest', params: [nameParam], ok: [200, ref('example-set.json')] }),
+      get: op({
+        operationId: 'getExampleSet',
+        summary: 'Latest (or ?version=N) example set manifest',
+        params: [nameParam],
+        ok: [200, ref('example-set.json')],
+      }),
     },
     '/api/v1/online-features': {
       post: op({
@@ -198,18 +273,57 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         ok: [200, { type: 'string', contentMediaType: 'application/octet-stream' }],
       }),
     },
-    '/api/v1/models': { get: op({ operationId: 'listModels', summary: 'Newest version of every model', ok: [200, items(ref('model-version.json'))] }) },
+    '/api/v1/models': {
+      get: op({
+        operationId: 'listModels',
+        summary: 'Newest version of every model',
+        ok: [200, items(ref('model-version.json'))],
+      }),
+    },
     '/api/v1/models/{name}/versions': {
-      get: op({ operationId: 'listModelVersions', summary: 'Versions of a model', params: [nameParam], ok: [200, items(ref('model-version.json'))] }),
-      post: op({ operationId: 'publishModelVersion', summary: 'Publish a pipeline as a new model version', params: [nameParam], body: ref('model-version.json', 'PublishRequest'), ok: [201, ref('model-version.json')] }),
+      get: op({
+        operationId: 'listModelVersions',
+        summary: 'Versions of a model',
+        params: [nameParam],
+        ok: [200, items(ref('model-version.json'))],
+      }),
+      post: op({
+        operationId: 'publishModelVersion',
+        summary: 'Publish a pipeline as a new model version',
+        params: [nameParam],
+        body: ref('model-version.json', 'PublishRequest'),
+        ok: [201, ref('model-version.json')],
+      }),
     },
     '/api/v1/models/{name}/versions/{version}': {
-      get: op({ operationId: 'getModelVersion', summary: 'One model version', params: [nameParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer' } }], ok: [200, ref('model-version.json')] }),
+      get: op({
+        operationId: 'getModelVersion',
+        summary: 'One model version',
+        params: [nameParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer' } }],
+        ok: [200, ref('model-version.json')],
+      }),
     },
-    '/api/v1/deployments': { get: op({ operationId: 'listDeployments', summary: 'Active deployments', ok: [200, items(ref('deployment.json'))] }) },
+    '/api/v1/deployments': {
+      get: op({
+        operationId: 'listDeployments',
+        summary: 'Active deployments',
+        ok: [200, items(ref('deployment.json'))],
+      }),
+    },
     '/api/v1/deployments/{name}': {
-      put: op({ operationId: 'deploy', summary: 'Deploy a model version (sanity-tested) under a name', params: [nameParam], body: ref('deployment.json', 'DeployRequest'), ok: [200, ref('deployment.json')] }),
-      get: op({ operationId: 'getDeployment', summary: 'One deployment', params: [nameParam], ok: [200, ref('deployment.json')] }),
+      put: op({
+        operationId: 'deploy',
+        summary: 'Deploy a model version (sanity-tested) under a name',
+        params: [nameParam],
+        body: ref('deployment.json', 'DeployRequest'),
+        ok: [200, ref('deployment.json')],
+      }),
+      get: op({
+        operationId: 'getDeployment',
+        summary: 'One deployment',
+        params: [nameParam],
+        ok: [200, ref('deployment.json')],
+      }),
     },
   });
   const components: Record<string, unknown> = {};

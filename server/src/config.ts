@@ -54,7 +54,17 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.PLINTH_DATA_DIR || path.join(os.homedir(), '.plinth');
 }
 
-const FILE_KEYS = new Set(['dataDir', 'lakeDir', 'host', 'port', 'inferPort', 'controlPlaneUrl', 'metadataUrl', 'token', 'logLevel']);
+const FILE_KEYS = new Set([
+  'dataDir',
+  'lakeDir',
+  'host',
+  'port',
+  'inferPort',
+  'controlPlaneUrl',
+  'metadataUrl',
+  'token',
+  'logLevel',
+]);
 
 function readConfigFile(file: string, required: boolean): ConfigOverrides {
   if (!fs.existsSync(file)) {
@@ -68,11 +78,15 @@ function readConfigFile(file: string, required: boolean): ConfigOverrides {
     throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
   }
   if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: expected a mapping of settings`);
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(`config file ${file}: expected a mapping of settings`);
   for (const [k, v] of Object.entries(parsed)) {
-    if (!FILE_KEYS.has(k)) throw new ConfigError(`config file ${file}: unknown setting '${k}' (known: ${[...FILE_KEYS].join(', ')})`);
-    if ((k === 'port' || k === 'inferPort') && !Number.isInteger(v)) throw new ConfigError(`config file ${file}: '${k}' must be an integer`);
-    if (k !== 'port' && k !== 'inferPort' && typeof v !== 'string') throw new ConfigError(`config file ${file}: '${k}' must be a string`);
+    if (!FILE_KEYS.has(k))
+      throw new ConfigError(`config file ${file}: unknown setting '${k}' (known: ${[...FILE_KEYS].join(', ')})`);
+    if ((k === 'port' || k === 'inferPort') && !Number.isInteger(v))
+      throw new ConfigError(`config file ${file}: '${k}' must be an integer`);
+    if (k !== 'port' && k !== 'inferPort' && typeof v !== 'string')
+      throw new ConfigError(`config file ${file}: '${k}' must be a string`);
   }
   return parsed as ConfigOverrides;
 }
@@ -101,7 +115,8 @@ function envOverrides(env: NodeJS.ProcessEnv): ConfigOverrides {
 
 export function parsePort(v: string | number, what: string): number {
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${what} must be a port number (0-65535), got '${v}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(`${what} must be a port number (0-65535), got '${v}'`);
   return n;
 }
 
@@ -110,7 +125,10 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   const fromEnv = envOverrides(env);
   const dataDir = path.resolve(flags.dataDir ?? fromEnv.dataDir ?? defaultDataDir(env));
   const configFile = flags.config ?? fromEnv.config;
-  const fromFile = readConfigFile(configFile ? path.resolve(configFile) : path.join(dataDir, 'plinth.yaml'), !!configFile);
+  const fromFile = readConfigFile(
+    configFile ? path.resolve(configFile) : path.join(dataDir, 'plinth.yaml'),
+    !!configFile,
+  );
   const merged: ConfigOverrides = { ...fromFile, ...stripUndefined(fromEnv), ...stripUndefined(flags) };
   const host = merged.host ?? '127.0.0.1';
   const port = parsePort(merged.port ?? 8787, 'port');
@@ -129,7 +147,9 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     inferPort,
     controlPlaneUrl: merged.controlPlaneUrl ?? `http://${urlHost}:${port}`,
     inferenceUrl: `http://${urlHost}:${inferPort}`,
-    metadata: metadataUrl ? { kind: 'postgres', url: metadataUrl } : { kind: 'pglite', dataDir: path.join(finalDataDir, 'metadata') },
+    metadata: metadataUrl
+      ? { kind: 'postgres', url: metadataUrl }
+      : { kind: 'pglite', dataDir: path.join(finalDataDir, 'metadata') },
     onlineStore: { kind: 'lmdb', path: path.join(finalDataDir, 'online') },
     objectStore: { kind: 'local', root: path.join(finalDataDir, 'objects') },
     token: merged.token,

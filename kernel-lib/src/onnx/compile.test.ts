@@ -35,7 +35,9 @@ describe('compilePipeline + onnxruntime-node', () => {
       const f = 1 + (seed % 8);
       const spec = randomSpec(f, seed * 101);
       const columns = awkwardColumns(spec, 500, seed);
-      const session = await PipelineSession.create(compilePipeline(spec), { intraOpNumThreads: seed % 2 === 0 ? 2 : 1 });
+      const session = await PipelineSession.create(compilePipeline(spec), {
+        intraOpNumThreads: seed % 2 === 0 ? 2 : 1,
+      });
       const { probability } = await session.run(toRecord(spec, columns));
       await session.dispose();
       const diff = maxAbsDiff(probability, evaluatePipeline(spec, columns));
@@ -77,12 +79,24 @@ describe('compilePipeline + onnxruntime-node', () => {
     ]);
     expect(model.graph.input.map((i) => i.name)).toEqual(spec.inputs.map((i) => i.name));
     for (const input of model.graph.input) {
-      expect(input.type?.tensorType).toEqual({ elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } });
+      expect(input.type?.tensorType).toEqual({
+        elemType: DataType.FLOAT,
+        shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] },
+      });
     }
     expect(model.graph.output).toEqual([
       { name: 'probability', type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }] } } } },
     ]);
-    expect(model.graph.node.map((n) => n.opType)).toEqual(['Concat', 'Imputer', 'Sub', 'Div', 'MatMul', 'Add', 'Sigmoid', 'Reshape']);
+    expect(model.graph.node.map((n) => n.opType)).toEqual([
+      'Concat',
+      'Imputer',
+      'Sub',
+      'Div',
+      'MatMul',
+      'Add',
+      'Sigmoid',
+      'Reshape',
+    ]);
     const meta = Object.fromEntries((model.metadataProps ?? []).map((e) => [e.key, e.value]));
     expect(meta).toMatchObject({ run: 'test-3', note: 'fixture' });
     expect(JSON.parse(meta[METADATA_KEYS.inputs])).toEqual(spec.inputs.map((i) => i.name));
@@ -111,14 +125,20 @@ describe('compilePipeline validation', () => {
   });
 
   it('rejects bad parameters and reserved names', () => {
-    expect(() => compilePipeline({ ...spec, model: { ...spec.model, coefficients: [1, 2] } })).toThrow(/coefficients has 2 entries for 3 features/);
-    expect(() => compilePipeline({ ...spec, model: { ...spec.model, intercept: NaN } })).toThrow(/intercept NaN is not finite/);
+    expect(() => compilePipeline({ ...spec, model: { ...spec.model, coefficients: [1, 2] } })).toThrow(
+      /coefficients has 2 entries for 3 features/,
+    );
+    expect(() => compilePipeline({ ...spec, model: { ...spec.model, intercept: NaN } })).toThrow(
+      /intercept NaN is not finite/,
+    );
     const scaler = { ...spec.stages[1], scale: [1, 0, 1] } as PipelineSpec['stages'][number];
     expect(() => compilePipeline({ ...spec, stages: [spec.stages[0], scaler] })).toThrow(/scale of 'feature_1' is 0/);
     const huge = { ...spec.model, coefficients: [1, 1e39, 1] };
     expect(() => compilePipeline({ ...spec, model: huge })).toThrow(/overflows float32/);
     expect(() => compilePipeline({ ...spec, metadata: { 'plinth.inputs': 'x' } })).toThrow(/reserved/);
-    expect(() => compilePipeline({ ...spec, inputs: [{ name: 'a' }, { name: 'a' }, { name: 'b' }] })).toThrow(/'a' is listed twice/);
+    expect(() => compilePipeline({ ...spec, inputs: [{ name: 'a' }, { name: 'a' }, { name: 'b' }] })).toThrow(
+      /'a' is listed twice/,
+    );
   });
 });
 
@@ -130,11 +150,15 @@ describe('PipelineSession input checks', () => {
       const ok = { feature_0: [1, 2], feature_1: [3, 4], feature_2: [5, 6] };
       await expect(session.run({ feature_0: [1], feature_2: [2] })).rejects.toThrow(/missing input 'feature_1'/);
       await expect(session.run({ ...ok, feature_3: [1, 2] })).rejects.toThrow(/unknown input 'feature_3'/);
-      await expect(session.run({ ...ok, feature_2: [5] })).rejects.toThrow(/input 'feature_2' has 1 rows but 'feature_0' has 2/);
+      await expect(session.run({ ...ok, feature_2: [5] })).rejects.toThrow(
+        /input 'feature_2' has 1 rows but 'feature_0' has 2/,
+      );
       const { probability } = await session.run(ok);
       expect(probability.length).toBe(2);
       // Float32Array input (zero copy) and plain arrays give the same result.
-      const again = await session.run(Object.fromEntries(Object.entries(ok).map(([k, v]) => [k, Float32Array.from(v)])));
+      const again = await session.run(
+        Object.fromEntries(Object.entries(ok).map(([k, v]) => [k, Float32Array.from(v)])),
+      );
       expect(again.probability).toEqual(probability);
       expect((await session.run({ feature_0: [], feature_1: [], feature_2: [] })).probability.length).toBe(0);
     } finally {
@@ -145,6 +169,8 @@ describe('PipelineSession input checks', () => {
   it('evaluatePipeline names a wrong column count or length', () => {
     const spec = randomSpec(2, 1);
     expect(() => evaluatePipeline(spec, [new Float64Array(2)])).toThrow(/1 columns for 2 inputs/);
-    expect(() => evaluatePipeline(spec, [new Float64Array(2), new Float64Array(3)])).toThrow(/column 'feature_1' has 3 rows, expected 2/);
+    expect(() => evaluatePipeline(spec, [new Float64Array(2), new Float64Array(3)])).toThrow(
+      /column 'feature_1' has 3 rows, expected 2/,
+    );
   });
 });

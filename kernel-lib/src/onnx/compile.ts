@@ -185,7 +185,8 @@ function validateSpec(spec: PipelineSpec): string[] {
   for (const name of names) {
     if (typeof name !== 'string' || name.length === 0) throw new Error('input names must be non-empty strings');
     if (seen.has(name)) throw new Error(`input '${name}' is listed twice`);
-    if (name === PROBABILITY_OUTPUT) throw new Error(`input '${name}' collides with the output name '${PROBABILITY_OUTPUT}'`);
+    if (name === PROBABILITY_OUTPUT)
+      throw new Error(`input '${name}' collides with the output name '${PROBABILITY_OUTPUT}'`);
     seen.add(name);
   }
   spec.stages.forEach((stage, k) => {
@@ -205,12 +206,15 @@ function validateSpec(spec: PipelineSpec): string[] {
     }
   });
   const model = spec.model;
-  if (model.kind !== 'logisticRegression') throw new Error(`unsupported model kind '${(model as { kind: string }).kind}'`);
+  if (model.kind !== 'logisticRegression')
+    throw new Error(`unsupported model kind '${(model as { kind: string }).kind}'`);
   checkFeatureNames('model (logisticRegression)', model.featureNames, names);
   checkParams('model (logisticRegression)', 'coefficients', model.coefficients, names);
-  if (!Number.isFinite(model.intercept)) throw new Error(`model (logisticRegression): intercept ${model.intercept} is not finite`);
+  if (!Number.isFinite(model.intercept))
+    throw new Error(`model (logisticRegression): intercept ${model.intercept} is not finite`);
   for (const key of Object.keys(spec.metadata ?? {})) {
-    if (key.startsWith('plinth.')) throw new Error(`metadata key '${key}' is reserved (keys starting with 'plinth.' are written by the compiler)`);
+    if (key.startsWith('plinth.'))
+      throw new Error(`metadata key '${key}' is reserved (keys starting with 'plinth.' are written by the compiler)`);
   }
   return names;
 }
@@ -236,7 +240,8 @@ function checkFeatureNames(where: string, featureNames: readonly string[], input
 }
 
 function checkParams(where: string, what: string, values: readonly number[], names: readonly string[]): void {
-  if (values.length !== names.length) throw new Error(`${where}: ${what} has ${values.length} entries for ${names.length} features`);
+  if (values.length !== names.length)
+    throw new Error(`${where}: ${what} has ${values.length} entries for ${names.length} features`);
   values.forEach((v, j) => {
     if (!Number.isFinite(v)) throw new Error(`${where}: ${what} of '${names[j]}' is ${v}, expected a finite number`);
   });

@@ -189,7 +189,8 @@ export class GraphBuilder {
   addInt64Initializer(baseName: string, values: readonly number[], dims: readonly number[]): string {
     checkDims(baseName, values.length, dims);
     for (const v of values) {
-      if (!Number.isInteger(v) || Math.abs(v) >= INT64_LIMIT) throw new Error(`initializer '${baseName}': ${v} is not a safe int64`);
+      if (!Number.isInteger(v) || Math.abs(v) >= INT64_LIMIT)
+        throw new Error(`initializer '${baseName}': ${v} is not a safe int64`);
     }
     const name = this.uniqueName(baseName);
     this.defined.add(name);
@@ -272,7 +273,8 @@ function checkDims(name: string, length: number, dims: readonly number[]): void 
 }
 
 function checkFloat32(name: string, v: number): void {
-  if (Number.isFinite(v) && !Number.isFinite(Math.fround(v))) throw new Error(`attribute '${name}': ${v} overflows float32`);
+  if (Number.isFinite(v) && !Number.isFinite(Math.fround(v)))
+    throw new Error(`attribute '${name}': ${v} overflows float32`);
 }
 
 function valueInfo(name: string, elemType: DataTypeValue, shape: Shape): ValueInfoJson {

@@ -27,7 +27,8 @@ function runPython(args: string[]): string {
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim() ?? String(e);
     const last = stderr.split('\n').pop() ?? '';
-    if (/No module named/.test(stderr)) throw new Error(`${python} lacks onnx/onnxruntime/numpy (${last}): ${SETUP_HINT}`);
+    if (/No module named/.test(stderr))
+      throw new Error(`${python} lacks onnx/onnxruntime/numpy (${last}): ${SETUP_HINT}`);
     throw new Error(`${python} ${args[0] === '-c' ? '-c <checker>' : path.basename(args[0])} failed:\n${stderr}`);
   }
 }
@@ -60,8 +61,18 @@ describe('official ONNX checker and Python onnxruntime', () => {
     writeFileSync(inputsPath, new Uint8Array(flat.buffer));
 
     // The checker one-liner as documented for operators, then the check-and-score script.
-    runPython(['-c', 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)', modelPath]);
-    const summary = runPython([path.join(__dirname, 'test-support', 'check_model.py'), modelPath, inputsPath, String(n), outputPath]);
+    runPython([
+      '-c',
+      'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)',
+      modelPath,
+    ]);
+    const summary = runPython([
+      path.join(__dirname, 'test-support', 'check_model.py'),
+      modelPath,
+      inputsPath,
+      String(n),
+      outputPath,
+    ]);
     console.log(`python: ${summary.trim()}`);
     const info = JSON.parse(summary) as { inputs: string[]; outputs: string[]; output_shape: number[] };
     expect(info.inputs).toEqual(spec.inputs.map((i) => i.name));
@@ -75,7 +86,9 @@ describe('official ONNX checker and Python onnxruntime', () => {
     await session.dispose();
     const pyVsNode = maxAbsDiff(fromPython, probability);
     const pyVsRef = maxAbsDiff(fromPython, evaluatePipeline(spec, columns));
-    console.log(`max |python ORT - node ORT| = ${pyVsNode.toExponential(3)}, max |python ORT - evaluatePipeline| = ${pyVsRef.toExponential(3)}`);
+    console.log(
+      `max |python ORT - node ORT| = ${pyVsNode.toExponential(3)}, max |python ORT - evaluatePipeline| = ${pyVsRef.toExponential(3)}`,
+    );
     expect(pyVsNode).toBeLessThanOrEqual(1e-6);
     expect(pyVsRef).toBeLessThanOrEqual(1e-5);
   });
@@ -83,11 +96,19 @@ describe('official ONNX checker and Python onnxruntime', () => {
   it('passes the checker for the other graph shapes (one feature, no stages, scaler first)', () => {
     const one = randomSpec(1, 3);
     const base = randomSpec(3, 4);
-    const variants = { one, bare: { ...base, stages: [] }, scalerFirst: { ...base, stages: [base.stages[1], base.stages[0]] } };
+    const variants = {
+      one,
+      bare: { ...base, stages: [] },
+      scalerFirst: { ...base, stages: [base.stages[1], base.stages[0]] },
+    };
     for (const [name, spec] of Object.entries(variants)) {
       const modelPath = path.join(dir, `${name}.onnx`);
       writeFileSync(modelPath, compilePipeline(spec));
-      runPython(['-c', 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)', modelPath]);
+      runPython([
+        '-c',
+        'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)',
+        modelPath,
+      ]);
     }
   });
 });

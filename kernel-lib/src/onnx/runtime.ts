@@ -66,7 +66,8 @@ export class PipelineSession {
    */
   static async create(bytes: Uint8Array, options: PipelineSessionOptions = {}): Promise<PipelineSession> {
     const threads = options.intraOpNumThreads ?? 1;
-    if (!Number.isInteger(threads) || threads < 0) throw new Error(`intraOpNumThreads must be a non-negative integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 0)
+      throw new Error(`intraOpNumThreads must be a non-negative integer, got ${threads}`);
     const session = await ort().InferenceSession.create(bytes, {
       intraOpNumThreads: threads,
       interOpNumThreads: options.interOpNumThreads ?? 1,
@@ -93,8 +94,10 @@ export class PipelineSession {
     const unknown = Object.keys(inputs).filter((n) => !this.inputNames.includes(n));
     if (missing.length > 0 || unknown.length > 0) {
       const parts: string[] = [];
-      if (missing.length > 0) parts.push(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((n) => `'${n}'`).join(', ')}`);
-      if (unknown.length > 0) parts.push(`unknown input${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}`);
+      if (missing.length > 0)
+        parts.push(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((n) => `'${n}'`).join(', ')}`);
+      if (unknown.length > 0)
+        parts.push(`unknown input${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}`);
       throw new Error(`PipelineSession.run: ${parts.join('; ')} (expected: ${this.inputNames.join(', ')})`);
     }
     let n = -1;
@@ -108,7 +111,9 @@ export class PipelineSession {
         n = column.length;
         first = name;
       } else if (column.length !== n) {
-        throw new Error(`PipelineSession.run: input '${name}' has ${column.length} rows but '${first}' has ${n}; all inputs must have the same length`);
+        throw new Error(
+          `PipelineSession.run: input '${name}' has ${column.length} rows but '${first}' has ${n}; all inputs must have the same length`,
+        );
       }
     }
     if (n === 0) {
@@ -126,7 +131,8 @@ export class PipelineSession {
     const out: Record<string, Float32Array> = {};
     for (const name of this.outputNames) {
       const tensor = results[name];
-      if (tensor.type !== 'float32') throw new Error(`PipelineSession.run: output '${name}' is ${tensor.type}, expected float32`);
+      if (tensor.type !== 'float32')
+        throw new Error(`PipelineSession.run: output '${name}' is ${tensor.type}, expected float32`);
       out[name] = tensor.data as Float32Array;
     }
     return out;

@@ -17,7 +17,9 @@ export interface AssembledInputs {
 
 /** The `view:feature` references a pipeline reads from the online store. */
 export function onlineRefs(inputs: PipelineInput[]): { view: string; feature: string }[] {
-  return inputs.flatMap((i) => (i.source.kind === 'online' ? [{ view: i.source.view, feature: i.source.feature }] : []));
+  return inputs.flatMap((i) =>
+    i.source.kind === 'online' ? [{ view: i.source.view, feature: i.source.feature }] : [],
+  );
 }
 
 /**
@@ -29,7 +31,11 @@ export function onlineRefs(inputs: PipelineInput[]): { view: string; feature: st
  * @example
  * const { columns, statuses } = assembleInputs(pipeline.inputs, onlineRows, [{ user_id: 7, product_id: 3 }]);
  */
-export function assembleInputs(inputs: PipelineInput[], online: OnlineRow[], instances: Record<string, unknown>[]): AssembledInputs {
+export function assembleInputs(
+  inputs: PipelineInput[],
+  online: OnlineRow[],
+  instances: Record<string, unknown>[],
+): AssembledInputs {
   const errors: FieldError[] = [];
   const columns: Record<string, Float64Array> = {};
   const statuses: Record<string, InputStatus>[] = instances.map(() => ({}));

@@ -58,7 +58,13 @@ function evaluate(y: Float64Array, p: Float64Array): Metrics {
   const pred = Float64Array.from(p, (v) => (v >= 0.5 ? 1 : 0));
   let pos = 0;
   for (const v of y) pos += v;
-  return { auc: rocAuc(y, p), logLoss: logLoss(y, p), accuracy: accuracy(y, pred), rows: y.length, positiveRate: pos / y.length };
+  return {
+    auc: rocAuc(y, p),
+    logLoss: logLoss(y, p),
+    accuracy: accuracy(y, pred),
+    rows: y.length,
+    positiveRate: pos / y.length,
+  };
 }
 
 /**
@@ -104,8 +110,12 @@ export function train(opts: TrainOptions): TrainResult {
     const Xv = applyStages(stages, numericColumns(opts.validation, featureNames));
     validation = evaluate(labelsOf(opts.validation, label), predictProba(fitted, Xv));
   }
-  show?.done(`done: train AUC ${trainMetrics.auc.toFixed(4)}${validation ? `, validation AUC ${validation.auc.toFixed(4)}` : ''}`);
-  const sources = Object.fromEntries(featureNames.map((f) => [f, opts.data.schema.fields.find((x) => x.name === f)?.metadata.get(SOURCE_KEY)]));
+  show?.done(
+    `done: train AUC ${trainMetrics.auc.toFixed(4)}${validation ? `, validation AUC ${validation.auc.toFixed(4)}` : ''}`,
+  );
+  const sources = Object.fromEntries(
+    featureNames.map((f) => [f, opts.data.schema.fields.find((x) => x.name === f)?.metadata.get(SOURCE_KEY)]),
+  );
   return {
     featureNames,
     label,
@@ -116,7 +126,14 @@ export function train(opts: TrainOptions): TrainResult {
       .map((f, j) => ({ feature: f, importance: Math.abs(fitted.coefficients[j]) }))
       .sort((a, b) => b.importance - a.importance),
     sources,
-    config: { model, C: opts.C ?? 1.0, maxIter, label, features: featureNames, preprocessing: ['imputer(mean)', 'standardScaler'] },
+    config: {
+      model,
+      C: opts.C ?? 1.0,
+      maxIter,
+      label,
+      features: featureNames,
+      preprocessing: ['imputer(mean)', 'standardScaler'],
+    },
   };
 }
 
@@ -127,11 +144,18 @@ export function train(opts: TrainOptions): TrainResult {
  * @example
  * const spec = pipelineSpec('ctr', result);
  */
-export function pipelineSpec(name: string, result: TrainResult, opts: { requestFeatures?: string[]; defaults?: Record<string, number>; description?: string } = {}): Pipeline {
+export function pipelineSpec(
+  name: string,
+  result: TrainResult,
+  opts: { requestFeatures?: string[]; defaults?: Record<string, number>; description?: string } = {},
+): Pipeline {
   const inputs: PipelineInput[] = result.featureNames.map((f) => {
     const source = result.sources[f];
     const isRequest = opts.requestFeatures?.includes(f);
-    if (!isRequest && !source) throw new Error(`feature '${f}' has no example-set source; list it in requestFeatures or train on an example set`);
+    if (!isRequest && !source)
+      throw new Error(
+        `feature '${f}' has no example-set source; list it in requestFeatures or train on an example set`,
+      );
     const [view, feature] = (source ?? ':').split(':');
     return {
       name: f,

@@ -19,12 +19,7 @@ function rng(seed: number): { u: () => number; normal: () => number } {
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** Synthetic data from a known logistic model. */
-function simulate(
-  n: number,
-  coef: number[],
-  intercept: number,
-  seed: number,
-): { X: Columns; y: Float64Array } {
+function simulate(n: number, coef: number[], intercept: number, seed: number): { X: Columns; y: Float64Array } {
   const r = rng(seed);
   const X = coef.map(() => new Float64Array(n));
   const y = new Float64Array(n);
@@ -170,38 +165,30 @@ describe('fitLogisticRegression', () => {
 
   it('rejects NaN with the column and row named', () => {
     const X = [Float64Array.from([1, 2, 3]), Float64Array.from([1, NaN, 3])];
-    expect(() =>
-      fitLogisticRegression({ featureNames: ['price', 'past_ctr'], columns: X, y: [0, 1, 0] }),
-    ).toThrow(/column 'past_ctr' has a missing value \(NaN\) at row 1; impute/);
+    expect(() => fitLogisticRegression({ featureNames: ['price', 'past_ctr'], columns: X, y: [0, 1, 0] })).toThrow(
+      /column 'past_ctr' has a missing value \(NaN\) at row 1; impute/,
+    );
     X[1][1] = Infinity;
-    expect(() =>
-      fitLogisticRegression({ featureNames: ['price', 'past_ctr'], columns: X, y: [0, 1, 0] }),
-    ).toThrow(/column 'past_ctr' has a non-finite value \(Infinity\) at row 1/);
+    expect(() => fitLogisticRegression({ featureNames: ['price', 'past_ctr'], columns: X, y: [0, 1, 0] })).toThrow(
+      /column 'past_ctr' has a non-finite value \(Infinity\) at row 1/,
+    );
   });
 
   it('rejects bad labels, weights, shapes and single-class data', () => {
     const X = [Float64Array.from([1, 2, 3])];
     const base = { featureNames: ['x'], columns: X };
     expect(() => fitLogisticRegression({ ...base, y: [0, 2, 1] })).toThrow(/label y at row 1 is 2/);
-    expect(() => fitLogisticRegression({ ...base, y: [0, NaN, 1] })).toThrow(
-      /label y at row 1 is NaN/,
-    );
+    expect(() => fitLogisticRegression({ ...base, y: [0, NaN, 1] })).toThrow(/label y at row 1 is NaN/);
     expect(() => fitLogisticRegression({ ...base, y: [1, 1, 1] })).toThrow(/both classes/);
-    expect(() => fitLogisticRegression({ ...base, y: [0, 1] })).toThrow(
-      /column 'x' has 3 rows but y has 2/,
+    expect(() => fitLogisticRegression({ ...base, y: [0, 1] })).toThrow(/column 'x' has 3 rows but y has 2/);
+    expect(() => fitLogisticRegression({ ...base, y: [0, 1, 1], sampleWeight: [1, -1, 1] })).toThrow(
+      /sampleWeight at row 1/,
     );
-    expect(() =>
-      fitLogisticRegression({ ...base, y: [0, 1, 1], sampleWeight: [1, -1, 1] }),
-    ).toThrow(/sampleWeight at row 1/);
-    expect(() => fitLogisticRegression({ ...base, y: [0, 1, 1], sampleWeight: [1, 1] })).toThrow(
-      /sampleWeight has 2/,
+    expect(() => fitLogisticRegression({ ...base, y: [0, 1, 1], sampleWeight: [1, 1] })).toThrow(/sampleWeight has 2/);
+    expect(() => fitLogisticRegression({ featureNames: ['x', 'z'], columns: X, y: [0, 1, 1] })).toThrow(
+      /2 feature names but 1 columns/,
     );
-    expect(() =>
-      fitLogisticRegression({ featureNames: ['x', 'z'], columns: X, y: [0, 1, 1] }),
-    ).toThrow(/2 feature names but 1 columns/);
-    expect(() => fitLogisticRegression({ ...base, y: [0, 1, 1], C: 0 })).toThrow(
-      /C must be a positive/,
-    );
+    expect(() => fitLogisticRegression({ ...base, y: [0, 1, 1], C: 0 })).toThrow(/C must be a positive/);
   });
 });
 
@@ -217,8 +204,6 @@ describe('predictProba', () => {
     expect(p[0]).toBeCloseTo(sigmoid(-1), 14);
     expect(p[1]).toBe(0.5);
     expect(p[2]).toBe(1);
-    expect(() => predictProba(m, [Float64Array.from([1])])).toThrow(
-      /2 features \(a, b\) but got 1 columns/,
-    );
+    expect(() => predictProba(m, [Float64Array.from([1])])).toThrow(/2 features \(a, b\) but got 1 columns/);
   });
 });

@@ -111,8 +111,7 @@ export function fitLogisticRegression(opts: LogisticRegressionOptions): Logistic
   const C = opts.C ?? 1.0;
   const maxIter = opts.maxIter ?? 100;
   const tol = opts.tol ?? 1e-4;
-  if (!(C > 0) || !Number.isFinite(C))
-    throw new Error(`${fn}: C must be a positive number, got ${C}`);
+  if (!(C > 0) || !Number.isFinite(C)) throw new Error(`${fn}: C must be a positive number, got ${C}`);
   if (!(maxIter >= 1)) throw new Error(`${fn}: maxIter must be at least 1, got ${maxIter}`);
   if (!(tol >= 0)) throw new Error(`${fn}: tol must be non-negative, got ${tol}`);
   if (featureNames.length !== columns.length) {
@@ -157,9 +156,7 @@ export function fitLogisticRegression(opts: LogisticRegressionOptions): Logistic
     sumWY += wi * yi;
   }
   if (!(sumWY > 0) || !(sumWY < sumW)) {
-    throw new Error(
-      `${fn}: y needs both classes (0 and 1) with positive weight; got only class ${sumWY > 0 ? 1 : 0}`,
-    );
+    throw new Error(`${fn}: y needs both classes (0 and 1) with positive weight; got only class ${sumWY > 0 ? 1 : 0}`);
   }
 
   // Parameters theta = [w_0 .. w_{p-1}, b]; only the first p are penalised.

@@ -11,8 +11,7 @@ function checkLengths(fn: string, a: ArrayLike<number>, b: ArrayLike<number>, bN
 }
 
 function checkLabel(fn: string, v: number, i: number): void {
-  if (v !== 0 && v !== 1)
-    throw new Error(`${fn}: yTrue at row ${i} is ${v}; labels must be 0 or 1`);
+  if (v !== 0 && v !== 1) throw new Error(`${fn}: yTrue at row ${i} is ${v}; labels must be 0 or 1`);
 }
 
 /**
@@ -42,9 +41,7 @@ export function rocAuc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): num
   }
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) {
-    throw new Error(
-      `${fn}: only one class (${nPos === 0 ? 0 : 1}) present in yTrue; ROC AUC is not defined`,
-    );
+    throw new Error(`${fn}: only one class (${nPos === 0 ? 0 : 1}) present in yTrue; ROC AUC is not defined`);
   }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   // Sum of the (1-based, tie-averaged) ranks of the positives.

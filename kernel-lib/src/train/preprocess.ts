@@ -15,9 +15,7 @@ function checkColumns(fn: string, names: readonly string[], columns: Columns): n
   const n = columns.length > 0 ? columns[0].length : 0;
   columns.forEach((col, j) => {
     if (col.length !== n) {
-      throw new Error(
-        `${fn}: column '${names[j]}' has ${col.length} rows but column '${names[0]}' has ${n}`,
-      );
+      throw new Error(`${fn}: column '${names[j]}' has ${col.length} rows but column '${names[0]}' has ${n}`);
     }
   });
   return n;

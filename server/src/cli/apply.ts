@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { PlinthClient, type ApplyResult, type DataSource, type Entity, type FeatureView, type LabelView } from '@plinth/schema';
+import {
+  PlinthClient,
+  type ApplyResult,
+  type DataSource,
+  type Entity,
+  type FeatureView,
+  type LabelView,
+} from '@plinth/schema';
 
 export interface Definitions {
   entities?: Entity[];
@@ -19,9 +26,11 @@ export function readDefinitions(file: string): Definitions {
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected a mapping with ${SECTIONS.join(', ')}`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`${file}: expected a mapping with ${SECTIONS.join(', ')}`);
   for (const [k, v] of Object.entries(doc)) {
-    if (!(SECTIONS as readonly string[]).includes(k)) throw new Error(`${file}: unknown section '${k}' (expected ${SECTIONS.join(', ')})`);
+    if (!(SECTIONS as readonly string[]).includes(k))
+      throw new Error(`${file}: unknown section '${k}' (expected ${SECTIONS.join(', ')})`);
     if (!Array.isArray(v)) throw new Error(`${file}: section '${k}' must be a list`);
   }
   return doc as Definitions;

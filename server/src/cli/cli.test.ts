@@ -66,7 +66,6 @@ async function waitForHealth(url: string, child: ChildProcess, log: () => string
   }
 }
 
-
 describe('plinth CLI: usage and flags', () => {
   it('--help lists the commands', async () => {
     const r = await plinth(['--help']);

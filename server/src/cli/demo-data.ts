@@ -10,7 +10,14 @@ export function yesterday(now = new Date()): string {
   return new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
 }
 
-export async function writeDemoLake(opts: { lakeDir: string; size: DemoSize; seed: number; days: number; endDate: string; overwrite: boolean }): Promise<void> {
+export async function writeDemoLake(opts: {
+  lakeDir: string;
+  size: DemoSize;
+  seed: number;
+  days: number;
+  endDate: string;
+  overwrite: boolean;
+}): Promise<void> {
   const bar = new ProgressLine(`Generating the ${opts.size} demo lake`);
   const t0 = Date.now();
   const summary = await generateDemoLake({
@@ -23,8 +30,14 @@ export async function writeDemoLake(opts: { lakeDir: string; size: DemoSize; see
     onProgress: (done, total, what) => bar.update(done, total, what),
   });
   const counts = (summary as unknown as { rowCounts?: Record<string, number> }).rowCounts;
-  const detail = counts ? Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') : '';
-  bar.done(`Demo lake written to ${opts.lakeDir} in ${((Date.now() - t0) / 1000).toFixed(1)}s${detail ? `: ${detail}` : ''}`);
+  const detail = counts
+    ? Object.entries(counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : '';
+  bar.done(
+    `Demo lake written to ${opts.lakeDir} in ${((Date.now() - t0) / 1000).toFixed(1)}s${detail ? `: ${detail}` : ''}`,
+  );
 }
 
 /** Generates the demo lake unless one is there already (first run of `plinth up`). */

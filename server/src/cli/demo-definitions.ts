@@ -5,13 +5,39 @@ import type { DataSource, Entity, FeatureView, LabelView } from '@plinth/schema'
  * applies so the catalog is not empty, and what examples/quickstart.ipynb defines itself.
  */
 export const demoEntities: Entity[] = [
-  { name: 'user', joinKeys: [{ name: 'user_id', type: 'int64' }], description: 'A shopper on the site', team: 'growth', owner: 'growth@example.com' },
-  { name: 'product', joinKeys: [{ name: 'product_id', type: 'int64' }], description: 'An item in the catalog', team: 'catalog', owner: 'catalog@example.com' },
+  {
+    name: 'user',
+    joinKeys: [{ name: 'user_id', type: 'int64' }],
+    description: 'A shopper on the site',
+    team: 'growth',
+    owner: 'growth@example.com',
+  },
+  {
+    name: 'product',
+    joinKeys: [{ name: 'product_id', type: 'int64' }],
+    description: 'An item in the catalog',
+    team: 'catalog',
+    owner: 'catalog@example.com',
+  },
 ];
 
 export const demoSources: DataSource[] = [
-  { name: 'impressions', path: 'impressions', format: 'parquet', partitioning: { column: 'date' }, timestampColumn: 'ts', description: 'Products shown to users' },
-  { name: 'clicks', path: 'clicks', format: 'parquet', partitioning: { column: 'date' }, timestampColumn: 'ts', description: 'Clicks on impressions' },
+  {
+    name: 'impressions',
+    path: 'impressions',
+    format: 'parquet',
+    partitioning: { column: 'date' },
+    timestampColumn: 'ts',
+    description: 'Products shown to users',
+  },
+  {
+    name: 'clicks',
+    path: 'clicks',
+    format: 'parquet',
+    partitioning: { column: 'date' },
+    timestampColumn: 'ts',
+    description: 'Clicks on impressions',
+  },
   { name: 'products', path: 'products/products.parquet', format: 'parquet', description: 'Product catalog snapshot' },
 ];
 
@@ -25,7 +51,8 @@ WITH daily AS (
 export const demoFeatureViews: FeatureView[] = [
   {
     name: 'user_features',
-    description: "A user's engagement so far: impressions, clicks and smoothed click-through rate up to the end of each day.",
+    description:
+      "A user's engagement so far: impressions, clicks and smoothed click-through rate up to the end of each day.",
     entities: ['user'],
     sources: ['impressions', 'clicks'],
     sql: `${daily('user')}

@@ -29,7 +29,8 @@ const positiveInt = (v: string) => {
   return n;
 };
 const isoDate = (v: string) => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) throw new InvalidArgumentError(`expected a date YYYY-MM-DD, got '${v}'`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))
+    throw new InvalidArgumentError(`expected a date YYYY-MM-DD, got '${v}'`);
   return v;
 };
 const sizes = ['tiny', 'small', 'medium', 'large'];
@@ -71,21 +72,49 @@ function onSignals(close: () => Promise<void>): void {
 
 export function buildProgram(): Command {
   const program = new Command('plinth')
-    .description('Plinth: features, training examples, models, deployments, experiments and monitoring for notebook teams')
+    .description(
+      'Plinth: features, training examples, models, deployments, experiments and monitoring for notebook teams',
+    )
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)');
 
   withCommon(program.command('up'))
-    .description('bring the whole platform up on one machine with embedded stores (demo lake, control plane, inference tier, JupyterLab)')
+    .description(
+      'bring the whole platform up on one machine with embedded stores (demo lake, control plane, inference tier, JupyterLab)',
+    )
     .option('--no-jupyter', 'do not start JupyterLab')
     .option('--jupyter-port <port>', 'JupyterLab port', port('--jupyter-port'), 8888)
     .option('--no-demo', 'do not generate the demo lake or apply the demo definitions')
-    .addOption(new Option('--demo-size <size>', 'size of the demo lake generated on first run').choices(sizes).default('small'))
-    .option('--venv <dir>', 'Python virtual environment with JupyterLab (env PLINTH_VENV)', process.env.PLINTH_VENV ?? path.join(repoRoot, '.venv'))
+    .addOption(
+      new Option('--demo-size <size>', 'size of the demo lake generated on first run').choices(sizes).default('small'),
+    )
+    .option(
+      '--venv <dir>',
+      'Python virtual environment with JupyterLab (env PLINTH_VENV)',
+      process.env.PLINTH_VENV ?? path.join(repoRoot, '.venv'),
+    )
     .option('--notebook-dir <dir>', 'folder JupyterLab opens', path.join(repoRoot, 'examples'))
-    .action(async (f: CommonFlags & { jupyter: boolean; jupyterPort: number; demo: boolean; demoSize: DemoSize; venv: string; notebookDir: string }) => {
-      await up(loadConfig(overrides(f)), { jupyter: f.jupyter, jupyterPort: f.jupyterPort, demo: f.demo, demoSize: f.demoSize, venv: path.resolve(f.venv), notebookDir: path.resolve(f.notebookDir) });
-    });
+    .action(
+      async (
+        f: CommonFlags & {
+          jupyter: boolean;
+          jupyterPort: number;
+          demo: boolean;
+          demoSize: DemoSize;
+          venv: string;
+          notebookDir: string;
+        },
+      ) => {
+        await up(loadConfig(overrides(f)), {
+          jupyter: f.jupyter,
+          jupyterPort: f.jupyterPort,
+          demo: f.demo,
+          demoSize: f.demoSize,
+          venv: path.resolve(f.venv),
+          notebookDir: path.resolve(f.notebookDir),
+        });
+      },
+    );
 
   withCommon(program.command('serve'))
     .description('run the control plane (registry, jobs, example sets, model repository, deployments)')
@@ -111,7 +140,14 @@ export function buildProgram(): Command {
       const log = createLogger(config.logLevel, 'plinth-inference');
       const online = LmdbOnlineStore.open(config.onlineStore.path, { readOnly: true });
       const objects = new LocalObjectStore(config.objectStore.root);
-      const srv = await createInferenceServer({ controlPlaneUrl: config.controlPlaneUrl, token: config.token, online, objects, log, pollMs: f.poll });
+      const srv = await createInferenceServer({
+        controlPlaneUrl: config.controlPlaneUrl,
+        token: config.token,
+        online,
+        objects,
+        log,
+        pollMs: f.poll,
+      });
       await srv.app.listen({ host: config.host, port: config.inferPort });
       onSignals(async () => {
         await srv.close();
@@ -120,7 +156,9 @@ export function buildProgram(): Command {
     });
 
   withCommon(program.command('worker'))
-    .description('run background jobs (materialization, example sets) leased from the control plane; pair with `serve --no-jobs`')
+    .description(
+      'run background jobs (materialization, example sets) leased from the control plane; pair with `serve --no-jobs`',
+    )
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
     .option('--concurrency <n>', 'jobs run at once', positiveInt, 2)
     .action(async (f: CommonFlags & { controlPlane?: string; concurrency: number }) => {
@@ -129,7 +167,12 @@ export function buildProgram(): Command {
       const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
       await client.health();
       const online = LmdbOnlineStore.open(config.onlineStore.path);
-      const env = { config: { lakeDir: config.lakeDir }, objects: new LocalObjectStore(config.objectStore.root), online, meta: remoteMeta(client) };
+      const env = {
+        config: { lakeDir: config.lakeDir },
+        objects: new LocalObjectStore(config.objectStore.root),
+        online,
+        meta: remoteMeta(client),
+      };
       const runner = new JobRunner(remoteQueue(client), jobHandlers(env), log, f.concurrency);
       runner.start();
       log.info({ controlPlane: config.controlPlaneUrl, owner: runner.owner }, 'worker started');
@@ -140,17 +183,37 @@ export function buildProgram(): Command {
     });
 
   withCommon(program.command('demo-data'))
-    .description('generate the synthetic e-commerce data lake (users, products, sessions, impressions, clicks, purchases)')
+    .description(
+      'generate the synthetic e-commerce data lake (users, products, sessions, impressions, clicks, purchases)',
+    )
     .option('--lake-dir <dir>', 'where to write the lake (default <data-dir>/lake)')
     .addOption(new Option('--size <size>', 'how much data').choices(sizes).default('small'))
     .option('--seed <n>', 'random seed; the same seed gives the same data', positiveInt, 42)
     .option('--days <n>', 'number of days', positiveInt, 30)
     .option('--end-date <date>', 'last day, YYYY-MM-DD (default yesterday)', isoDate)
     .option('--overwrite', 'replace an existing lake', false)
-    .action(async (f: CommonFlags & { lakeDir?: string; size: DemoSize; seed: number; days: number; endDate?: string; overwrite: boolean }) => {
-      const config = loadConfig(overrides(f));
-      await writeDemoLake({ lakeDir: path.resolve(f.lakeDir ?? config.lakeDir), size: f.size, seed: f.seed, days: f.days, endDate: f.endDate ?? yesterday(), overwrite: f.overwrite });
-    });
+    .action(
+      async (
+        f: CommonFlags & {
+          lakeDir?: string;
+          size: DemoSize;
+          seed: number;
+          days: number;
+          endDate?: string;
+          overwrite: boolean;
+        },
+      ) => {
+        const config = loadConfig(overrides(f));
+        await writeDemoLake({
+          lakeDir: path.resolve(f.lakeDir ?? config.lakeDir),
+          size: f.size,
+          seed: f.seed,
+          days: f.days,
+          endDate: f.endDate ?? yesterday(),
+          overwrite: f.overwrite,
+        });
+      },
+    );
 
   withCommon(program.command('apply'))
     .description('apply definitions (entities, dataSources, featureViews, labelViews) from YAML or JSON files')
@@ -174,7 +237,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {
-    const msg = e instanceof ProblemError ? formatProblem(e.problem) : e instanceof ConfigError ? `configuration: ${e.message}` : (e as Error).message;
+    const msg =
+      e instanceof ProblemError
+        ? formatProblem(e.problem)
+        : e instanceof ConfigError
+          ? `configuration: ${e.message}`
+          : (e as Error).message;
     process.stderr.write(`plinth: ${msg}\n`);
     process.exitCode = 1;
   }

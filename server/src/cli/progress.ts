@@ -14,7 +14,11 @@ export class ProgressLine {
     if (this.stream.isTTY) {
       const width = 30;
       const filled = Math.round(frac * width);
-      this.stream.write(`\r${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(frac * 100)}% ${what}`.padEnd(100));
+      this.stream.write(
+        `\r${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(frac * 100)}% ${what}`.padEnd(
+          100,
+        ),
+      );
     } else {
       const decile = Math.floor(frac * 10);
       if (decile > this.lastDecile) {

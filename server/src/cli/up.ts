@@ -25,7 +25,8 @@ export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 async function waitForHttp(url: string, child: ChildProcess | null, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
+    if (child && child.exitCode !== null)
+      throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
     try {
       const r = await fetch(url);
       if (r.status < 500) return;
@@ -47,7 +48,10 @@ function writeLabOverrides(venv: string, port: number): void {
   } catch {
     // none yet
   }
-  current['@plinth/jupyterlab:plugin'] = { ...((current['@plinth/jupyterlab:plugin'] as object) ?? {}), serverUrl: `proxy/${port}/` };
+  current['@plinth/jupyterlab:plugin'] = {
+    ...((current['@plinth/jupyterlab:plugin'] as object) ?? {}),
+    serverUrl: `proxy/${port}/`,
+  };
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(file, JSON.stringify(current, null, 2));
 }
@@ -94,7 +98,9 @@ export async function up(config: PlinthConfig, opts: UpOptions): Promise<void> {
     const child = spawn(cmd, args, { env, stdio: ['ignore', logFile, logFile] });
     child.on('exit', (code, signal) => {
       if (!stopping) {
-        process.stderr.write(`${what} stopped unexpectedly (${signal ?? `exit ${code}`}); see ${path.join(logDir, `${what}.log`)}\n`);
+        process.stderr.write(
+          `${what} stopped unexpectedly (${signal ?? `exit ${code}`}); see ${path.join(logDir, `${what}.log`)}\n`,
+        );
         void stop(1);
       }
     });
@@ -108,17 +114,33 @@ export async function up(config: PlinthConfig, opts: UpOptions): Promise<void> {
   const infer = spawnLogged(
     'inference',
     process.execPath,
-    [plinthBin, 'infer', '--data-dir', config.dataDir, '--infer-port', String(config.inferPort), '--host', config.host, '--control-plane', config.controlPlaneUrl],
+    [
+      plinthBin,
+      'infer',
+      '--data-dir',
+      config.dataDir,
+      '--infer-port',
+      String(config.inferPort),
+      '--host',
+      config.host,
+      '--control-plane',
+      config.controlPlaneUrl,
+    ],
     process.env,
   );
   await waitForHttp(`${config.inferenceUrl}/v1/health`, infer, 'the inference tier');
 
   out(`Plinth is up. Data: ${config.dataDir}   Logs: ${logDir}`);
-  out(`  control plane  ${config.controlPlaneUrl}/api/v1/health   (API: ${config.controlPlaneUrl}/api/v1/openapi.json)`);
+  out(
+    `  control plane  ${config.controlPlaneUrl}/api/v1/health   (API: ${config.controlPlaneUrl}/api/v1/openapi.json)`,
+  );
   out(`  inference      ${config.inferenceUrl}/v1/health`);
   if (opts.jupyter) {
     const jupyter = path.join(opts.venv, 'bin', 'jupyter');
-    if (!fs.existsSync(jupyter)) throw new Error(`JupyterLab is not installed in ${opts.venv}; run the README's up command (npm run up), or pass --no-jupyter`);
+    if (!fs.existsSync(jupyter))
+      throw new Error(
+        `JupyterLab is not installed in ${opts.venv}; run the README's up command (npm run up), or pass --no-jupyter`,
+      );
     if (config.port !== 8787) writeLabOverrides(opts.venv, config.port);
     const token = crypto.randomBytes(24).toString('hex');
     const env = {
@@ -131,7 +153,15 @@ export async function up(config: PlinthConfig, opts: UpOptions): Promise<void> {
     const lab = spawnLogged(
       'jupyterlab',
       jupyter,
-      ['lab', '--no-browser', `--ServerApp.ip=${config.host}`, `--ServerApp.port=${opts.jupyterPort}`, '--ServerApp.port_retries=0', `--ServerApp.root_dir=${opts.notebookDir}`, `--IdentityProvider.token=${token}`],
+      [
+        'lab',
+        '--no-browser',
+        `--ServerApp.ip=${config.host}`,
+        `--ServerApp.port=${opts.jupyterPort}`,
+        '--ServerApp.port_retries=0',
+        `--ServerApp.root_dir=${opts.notebookDir}`,
+        `--IdentityProvider.token=${token}`,
+      ],
       env,
     );
     const base = `http://${config.host}:${opts.jupyterPort}`;

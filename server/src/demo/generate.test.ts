@@ -64,9 +64,7 @@ async function measureAuc(
   lake: string,
   summary: DemoLakeSummary,
 ): Promise<{ auc: number; trainRows: number; testRows: number }> {
-  const cutoff = new Date(Date.parse(summary.startDate) + 20 * 86_400_000)
-    .toISOString()
-    .slice(0, 10);
+  const cutoff = new Date(Date.parse(summary.startDate) + 20 * 86_400_000).toISOString().slice(0, 10);
   const sql = `
     WITH imp AS (SELECT i.*, c.impression_id IS NOT NULL AS clicked
                  FROM ${src(lake, 'impressions')} i LEFT JOIN ${src(lake, 'clicks')} c USING (impression_id)),
@@ -88,14 +86,7 @@ async function measureAuc(
     WHERE i.ts >= TIMESTAMP '${cutoff}'
     ORDER BY i.impression_id`;
   const data = await rows(sql);
-  const names = [
-    'user_ctr',
-    'user_log_imps',
-    'user_log_sessions',
-    'product_ctr',
-    'product_log_imps',
-    'log_price',
-  ];
+  const names = ['user_ctr', 'user_log_imps', 'user_log_sessions', 'product_ctr', 'product_log_imps', 'log_price'];
   const split = (train: boolean) => {
     const part = data.filter((r) => (Number(r.user_id) % 2 === 0) === train);
     return {
@@ -128,10 +119,7 @@ describe('generateDemoLake (tiny)', () => {
       size: 'tiny',
       onProgress: (d, t, w) => progress.push([d, t, w]),
     });
-    console.log(
-      `tiny lake generated in ${((Date.now() - t0) / 1000).toFixed(2)} s`,
-      summary.rowCounts,
-    );
+    console.log(`tiny lake generated in ${((Date.now() - t0) / 1000).toFixed(2)} s`, summary.rowCounts);
   });
 
   it('writes the documented layout, 30 daily partitions ending at endDate', async () => {
@@ -146,9 +134,7 @@ describe('generateDemoLake (tiny)', () => {
       expect(parts[29]).toBe('date=2026-10-31');
       expect(await fs.readdir(path.join(lake, t, parts[0]))).toEqual(['part-0.parquet']);
     }
-    const json = JSON.parse(
-      await fs.readFile(path.join(lake, '_demo.json'), 'utf8'),
-    ) as DemoLakeSummary;
+    const json = JSON.parse(await fs.readFile(path.join(lake, '_demo.json'), 'utf8')) as DemoLakeSummary;
     expect(json).toEqual(summary);
     expect(json).toMatchObject({ seed: 42, size: 'tiny', days: 30 });
     // No temp directories left beside the lake.
@@ -161,10 +147,7 @@ describe('generateDemoLake (tiny)', () => {
   it('has the documented column types', async () => {
     const types = async (t: string) =>
       Object.fromEntries(
-        (await rows(`DESCRIBE SELECT * FROM ${src(lake, t)}`)).map((r) => [
-          r.column_name,
-          r.column_type,
-        ]),
+        (await rows(`DESCRIBE SELECT * FROM ${src(lake, t)}`)).map((r) => [r.column_name, r.column_type]),
       );
     expect(await types('users')).toEqual({
       user_id: 'BIGINT',
@@ -233,9 +216,7 @@ describe('generateDemoLake (tiny)', () => {
       ['clicks', 'ts'],
       ['purchases', 'ts'],
     ]) {
-      expect(
-        await scalar(`SELECT count(*) FROM ${src(lake, t)} WHERE CAST(${col} AS DATE) <> date`),
-      ).toBe(0);
+      expect(await scalar(`SELECT count(*) FROM ${src(lake, t)} WHERE CAST(${col} AS DATE) <> date`)).toBe(0);
     }
     // Referential integrity and time order.
     expect(
@@ -311,13 +292,9 @@ describe('generateDemoLake (tiny)', () => {
 
   it('validates its options and leaves nothing behind on failure', async () => {
     const dir = path.join(tmp, 'bad');
-    await expect(generateDemoLake({ lakeDir: dir, endDate: '2026-02-30' })).rejects.toThrow(
-      /endDate/,
-    );
+    await expect(generateDemoLake({ lakeDir: dir, endDate: '2026-02-30' })).rejects.toThrow(/endDate/);
     await expect(generateDemoLake({ lakeDir: dir, days: 0 })).rejects.toThrow(/days/);
-    await expect(generateDemoLake({ lakeDir: dir, size: 'huge' as 'tiny' })).rejects.toThrow(
-      /size must be one of/,
-    );
+    await expect(generateDemoLake({ lakeDir: dir, size: 'huge' as 'tiny' })).rejects.toThrow(/size must be one of/);
     await expect(
       generateDemoLake({
         lakeDir: dir,
@@ -334,9 +311,7 @@ describe('generateDemoLake (tiny)', () => {
 
   it('plants a click signal a logistic regression on past features can learn (AUC >= 0.70)', async () => {
     const r = await measureAuc(lake, summary);
-    console.log(
-      `tiny: ROC-AUC ${r.auc.toFixed(4)} (train ${r.trainRows} rows, test ${r.testRows} rows)`,
-    );
+    console.log(`tiny: ROC-AUC ${r.auc.toFixed(4)} (train ${r.trainRows} rows, test ${r.testRows} rows)`);
     expect(r.auc).toBeGreaterThanOrEqual(0.7);
   });
 });
@@ -352,9 +327,7 @@ describe('generateDemoLake (small)', () => {
     expect(summary.rowCounts.impressions).toBeGreaterThan(120_000);
     expect(summary.rowCounts.impressions).toBeLessThan(180_000);
     const r = await measureAuc(lake, summary);
-    console.log(
-      `small: ROC-AUC ${r.auc.toFixed(4)} (train ${r.trainRows} rows, test ${r.testRows} rows)`,
-    );
+    console.log(`small: ROC-AUC ${r.auc.toFixed(4)} (train ${r.trainRows} rows, test ${r.testRows} rows)`);
     expect(r.auc).toBeGreaterThanOrEqual(0.7);
   }, 120_000);
 });

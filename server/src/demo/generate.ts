@@ -195,9 +195,7 @@ function makeUsers(spec: SizeSpec, seed: number, startDay: number, days: number)
   };
   const rawActivity = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    u.signupDay[i] = rng.bernoulli(NEW_USER_SHARE)
-      ? startDay + rng.int(days)
-      : startDay - 1 - rng.int(730);
+    u.signupDay[i] = rng.bernoulli(NEW_USER_SHARE) ? startDay + rng.int(days) : startDay - 1 - rng.int(730);
     u.country[i] = rng.weighted(COUNTRY_W);
     u.device[i] = rng.weighted(DEVICE_W);
     u.age[i] = rng.weighted(AGE_W);
@@ -211,27 +209,18 @@ function makeUsers(spec: SizeSpec, seed: number, startDay: number, days: number)
   // inside the window are active about half of it on average.
   let total = 0;
   for (let i = 0; i < n; i++) total += rawActivity[i];
-  const sessionsPerDay =
-    spec.impressionsPerDay / MEAN_SESSION_IMPRESSIONS / (1 - NEW_USER_SHARE / 2);
+  const sessionsPerDay = spec.impressionsPerDay / MEAN_SESSION_IMPRESSIONS / (1 - NEW_USER_SHARE / 2);
   for (let i = 0; i < n; i++) u.activity[i] = (rawActivity[i] / total) * sessionsPerDay;
   return u;
 }
 
-function makeProducts(
-  spec: SizeSpec,
-  seed: number,
-): { products: Products; exposure: Float64Array } {
+function makeProducts(spec: SizeSpec, seed: number): { products: Products; exposure: Float64Array } {
   const rng = new Rng(streamSeed(seed, 'products'));
   const n = spec.products;
   const brandNames: string[][] = CATEGORIES.map((_, c) =>
-    Array.from(
-      { length: BRANDS_PER_CATEGORY },
-      (_, b) => BRAND_STEMS[(c * 7 + b * 3) % BRAND_STEMS.length],
-    ),
+    Array.from({ length: BRANDS_PER_CATEGORY }, (_, b) => BRAND_STEMS[(c * 7 + b * 3) % BRAND_STEMS.length]),
   );
-  const brandEffect = CATEGORIES.map(() =>
-    Array.from({ length: BRANDS_PER_CATEGORY }, () => BRAND_SD * rng.normal()),
-  );
+  const brandEffect = CATEGORIES.map(() => Array.from({ length: BRANDS_PER_CATEGORY }, () => BRAND_SD * rng.normal()));
   const p: Products = {
     n,
     category: new Uint8Array(n),
@@ -247,8 +236,7 @@ function makeProducts(
     p.brand[i] = brandNames[c][b];
     const relLogPrice = 0.6 * rng.normal();
     p.price[i] = Math.max(0.99, Math.round(CATEGORY_PRICE[c] * Math.exp(relLogPrice)) - 0.01);
-    p.latent[i] =
-      PRODUCT_LATENT_SD * rng.normal() + brandEffect[c][b] - PRICE_ELASTICITY * relLogPrice;
+    p.latent[i] = PRODUCT_LATENT_SD * rng.normal() + brandEffect[c][b] - PRICE_ELASTICITY * relLogPrice;
     exposure[i] = Math.exp(EXPOSURE_LATENT * p.latent[i] + 0.7 * rng.normal());
   }
   return { products: p, exposure };
@@ -377,12 +365,7 @@ export async function generateDemoLake(opts: GenerateDemoLakeOptions): Promise<D
   try {
     db = await DuckDBInstance.create(':memory:');
     conn = await db.connect();
-    const summary = await writeLake(
-      conn,
-      tmpDir,
-      { seed, size, spec, days, startDay, endDay },
-      opts.onProgress,
-    );
+    const summary = await writeLake(conn, tmpDir, { seed, size, spec, days, startDay, endDay }, opts.onProgress);
     await fs.writeFile(path.join(tmpDir, '_demo.json'), JSON.stringify(summary, null, 2) + '\n');
     closeDb();
 
@@ -470,9 +453,7 @@ async function writeLake(
     `COPY (SELECT user_id::BIGINT AS user_id, (DATE '1970-01-01' + signup_day) AS signup_date, country, device, age_bucket FROM s_users) ` +
       `TO ${sqlString(path.join(root, 'users', 'users.parquet'))} ${PARQUET}`,
   );
-  await conn.run(
-    'CREATE TABLE s_products (product_id DOUBLE, category VARCHAR, price DOUBLE, brand VARCHAR)',
-  );
+  await conn.run('CREATE TABLE s_products (product_id DOUBLE, category VARCHAR, price DOUBLE, brand VARCHAR)');
   {
     const ap = await conn.createAppender('s_products');
     for (let i = 0; i < products.n; i++) {
@@ -565,12 +546,8 @@ async function writeLake(
           aC.endRow();
 
           const relPrice = Math.log(products.price[p] / CATEGORY_PRICE[products.category[p]]);
-          if (!rng.bernoulli(sigmoid(PURCHASE_BASE + 0.5 * users.latent[u] - 0.6 * relPrice)))
-            continue;
-          const purchaseMs = Math.min(
-            dayEndMs,
-            clickMs + 30_000 + Math.floor(rng.uniform() * 600_000),
-          );
+          if (!rng.bernoulli(sigmoid(PURCHASE_BASE + 0.5 * users.latent[u] - 0.6 * relPrice))) continue;
+          const purchaseMs = Math.min(dayEndMs, clickMs + 30_000 + Math.floor(rng.uniform() * 600_000));
           const quantity = 1 + rng.weighted([85, 12, 3]);
           aP.appendDouble(++counts.purchases);
           aP.appendDouble(u + 1);

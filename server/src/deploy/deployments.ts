@@ -16,7 +16,11 @@ export const SANITY_TOLERANCE = 1e-5;
  */
 export async function deploy(p: Platform, name: string, body: unknown, actor: string): Promise<Deployment> {
   if (!/^[a-z][a-z0-9_]{0,62}$/.test(name)) {
-    throw new ProblemError(problem(400, 'Invalid deployment name', `'${name}' is not a valid name`, [{ pointer: '/name', detail: 'must match ^[a-z][a-z0-9_]{0,62}$' }]));
+    throw new ProblemError(
+      problem(400, 'Invalid deployment name', `'${name}' is not a valid name`, [
+        { pointer: '/name', detail: 'must match ^[a-z][a-z0-9_]{0,62}$' },
+      ]),
+    );
   }
   const req = assertValid('deploy-request', body, 'deploy request');
   const mv = await getModelVersion(p, req.model, req.version);
@@ -24,13 +28,21 @@ export async function deploy(p: Platform, name: string, body: unknown, actor: st
   for (const fv of mv.featureViews ?? []) {
     const m = await readOfflineManifest(p.objects, fv.name, fv.version);
     if (!m) {
-      throw new ProblemError(problem(409, 'Online features missing', `feature view ${fv.name}@${fv.version} read by ${mv.name}@${mv.version} has never been materialized`));
+      throw new ProblemError(
+        problem(
+          409,
+          'Online features missing',
+          `feature view ${fv.name}@${fv.version} read by ${mv.name}@${mv.version} has never been materialized`,
+        ),
+      );
     }
   }
   let sanity: Deployment['sanity'] = { examples: 0, maxAbsDiff: 0 };
   if (mv.referenceExamples) {
     const session = await PipelineSession.create(bytes);
-    const inputs = Object.fromEntries(Object.entries(mv.referenceExamples.inputs).map(([k, v]) => [k, v.map((x) => (x === null ? NaN : x))]));
+    const inputs = Object.fromEntries(
+      Object.entries(mv.referenceExamples.inputs).map(([k, v]) => [k, v.map((x) => (x === null ? NaN : x))]),
+    );
     const outputs = await session.run(inputs);
     let maxAbsDiff = 0;
     let examples = 0;
@@ -43,7 +55,13 @@ export async function deploy(p: Platform, name: string, body: unknown, actor: st
       examples = expected.length;
     }
     if (maxAbsDiff > SANITY_TOLERANCE) {
-      throw new ProblemError(problem(409, 'Sanity test failed', `replayed reference outputs differ by up to ${maxAbsDiff} (tolerance ${SANITY_TOLERANCE})`));
+      throw new ProblemError(
+        problem(
+          409,
+          'Sanity test failed',
+          `replayed reference outputs differ by up to ${maxAbsDiff} (tolerance ${SANITY_TOLERANCE})`,
+        ),
+      );
     }
     sanity = { examples, maxAbsDiff };
   }
@@ -57,7 +75,19 @@ export async function deploy(p: Platform, name: string, body: unknown, actor: st
     createdBy: actor,
   };
   // Re-deploying what is already live changes nothing (same hash, same record).
-  const { record, created } = await p.meta.putVersion('deployment', name, d, specHash({ ...d, createdAt: '', createdBy: '' }), actor);
-  if (created) await p.meta.audit({ actor, action: 'deploy', target: `deployment/${name}`, detail: { model: mv.name, version: mv.version } });
+  const { record, created } = await p.meta.putVersion(
+    'deployment',
+    name,
+    d,
+    specHash({ ...d, createdAt: '', createdBy: '' }),
+    actor,
+  );
+  if (created)
+    await p.meta.audit({
+      actor,
+      action: 'deploy',
+      target: `deployment/${name}`,
+      detail: { model: mv.name, version: mv.version },
+    });
   return record.spec;
 }

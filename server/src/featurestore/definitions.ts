@@ -17,7 +17,8 @@ export async function sourcesOf(env: Pick<JobEnv, 'meta'>, view: FeatureView | L
   return Promise.all(
     (view.sources ?? []).map(async (s) => {
       const r = await env.meta.getLatest<DataSource>('data-source', s);
-      if (!r) throw new ProblemError(problem(404, 'Not found', `data source '${s}' of view '${view.name}' does not exist`));
+      if (!r)
+        throw new ProblemError(problem(404, 'Not found', `data source '${s}' of view '${view.name}' does not exist`));
       return r.spec;
     }),
   );

@@ -33,9 +33,16 @@ interface ResolvedView {
   files: string[];
 }
 
-const invalid = (detail: string, errors: FieldError[]) => new ProblemError(problem(422, 'Invalid example set', detail, errors));
+const invalid = (detail: string, errors: FieldError[]) =>
+  new ProblemError(problem(422, 'Invalid example set', detail, errors));
 
-async function committedFiles(p: JobEnv, kind: string, name: string, version: number, pointer: string): Promise<OfflineManifest> {
+async function committedFiles(
+  p: JobEnv,
+  kind: string,
+  name: string,
+  version: number,
+  pointer: string,
+): Promise<OfflineManifest> {
   const m = await readOfflineManifest(p.objects, name, version);
   if (!m || m.files.length === 0) {
     throw invalid(`${kind} '${name}' has no materialized data`, [
@@ -62,7 +69,10 @@ export interface ResolvedExampleSet {
  */
 export async function resolveExampleSet(p: JobEnv, spec: ExampleSetSpec): Promise<ResolvedExampleSet> {
   const label = await p.meta.getLatest<LabelView>('label-view', spec.labelView);
-  if (!label) throw invalid(`label view '${spec.labelView}' does not exist`, [{ pointer: '/labelView', detail: `label view '${spec.labelView}' does not exist` }]);
+  if (!label)
+    throw invalid(`label view '${spec.labelView}' does not exist`, [
+      { pointer: '/labelView', detail: `label view '${spec.labelView}' does not exist` },
+    ]);
   const labelManifest = await committedFiles(p, 'label view', label.name, label.version, '/labelView');
   const labelKeys = keysOf(await entitiesOf(p, label.spec));
 
@@ -81,7 +91,10 @@ export async function resolveExampleSet(p: JobEnv, spec: ExampleSetSpec): Promis
       const keys = keysOf(await entitiesOf(p, record.spec));
       const missing = keys.filter((k) => !labelKeys.includes(k));
       if (missing.length) {
-        errors.push({ pointer: `/features/${i}`, detail: `label view '${label.name}' has no join key ${missing.join(', ')} needed by feature view '${viewName}'` });
+        errors.push({
+          pointer: `/features/${i}`,
+          detail: `label view '${label.name}' has no join key ${missing.join(', ')} needed by feature view '${viewName}'`,
+        });
         continue;
       }
       const manifest = await committedFiles(p, 'feature view', viewName, record.version, `/features/${i}`);
@@ -127,15 +140,24 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       const fts = rv.record.spec.timestampColumn;
       const tsAlias = `__ts${j}`;
       const featSel = rv.features.map((f) => `${ident(f)} AS ${ident(featureColumnName(name, f))}`);
-      ctes.push(`fv${j} AS (SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')} FROM read_parquet(${files(rv.files)}))`);
-      const on = [...rv.keys.map((k) => `${prev}.${ident(k)} = f.${ident(k)}`), `${prev}.${ident(lts)} >= f.${tsAlias}`].join(' AND ');
+      ctes.push(
+        `fv${j} AS (SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')} FROM read_parquet(${files(rv.files)}))`,
+      );
+      const on = [
+        ...rv.keys.map((k) => `${prev}.${ident(k)} = f.${ident(k)}`),
+        `${prev}.${ident(lts)} >= f.${tsAlias}`,
+      ].join(' AND ');
       const picked = rv.features.map((f) => `f.${ident(featureColumnName(name, f))}`);
-      ctes.push(`j${j} AS (SELECT ${prev}.*, f.${tsAlias}, ${picked.join(', ')} FROM ${prev} ASOF LEFT JOIN fv${j} f ON ${on})`);
+      ctes.push(
+        `j${j} AS (SELECT ${prev}.*, f.${tsAlias}, ${picked.join(', ')} FROM ${prev} ASOF LEFT JOIN fv${j} f ON ${on})`,
+      );
       const ttl = rv.record.spec.ttlSeconds ?? 0;
       for (const f of rv.features) {
         const col = ident(featureColumnName(name, f));
         // TTL: a feature row older than the label time minus the TTL is as good as missing.
-        outCols.push(ttl > 0 ? `CASE WHEN ${tsAlias} >= ${ident(lts)} - INTERVAL ${ttl} SECOND THEN ${col} END AS ${col}` : col);
+        outCols.push(
+          ttl > 0 ? `CASE WHEN ${tsAlias} >= ${ident(lts)} - INTERVAL ${ttl} SECOND THEN ${col} END AS ${col}` : col,
+        );
       }
       prev = `j${j}`;
       j++;
@@ -149,7 +171,8 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
     const typeOf = new Map(described.map((c) => [c.name, valueTypeOf(c.type) as ValueType]));
     for (const k of labelKeys) columns.push({ name: k, type: typeOf.get(k) ?? 'string', role: 'key' });
     columns.push({ name: lts, type: 'timestamp', role: 'timestamp' });
-    for (const l of labels) columns.push({ name: l, type: typeOf.get(l) ?? 'float64', role: 'label', source: `${label.name}:${l}` });
+    for (const l of labels)
+      columns.push({ name: l, type: typeOf.get(l) ?? 'float64', role: 'label', source: `${label.name}:${l}` });
     for (const [name, rv] of views) {
       for (const f of rv.features) {
         const c = featureColumnName(name, f);
@@ -157,12 +180,17 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       }
     }
     const statsSql = labels
-      .map((l) => `count(${ident(l)}) AS ${ident(`${l}__count`)}, count(*) - count(${ident(l)}) AS ${ident(`${l}__missing`)}, avg(${ident(l)}::DOUBLE) AS ${ident(`${l}__mean`)}`)
+      .map(
+        (l) =>
+          `count(${ident(l)}) AS ${ident(`${l}__count`)}, count(*) - count(${ident(l)}) AS ${ident(`${l}__missing`)}, avg(${ident(l)}::DOUBLE) AS ${ident(`${l}__mean`)}`,
+      )
       .join(', ');
     const [stats] = await engine.rows(`SELECT count(*) AS __rows, ${statsSql} FROM examples`);
     const rows = Number(stats.__rows as bigint);
     if (rows === 0) {
-      throw invalid(`the example set '${spec.name}' would be empty`, [{ pointer: spec.start || spec.end ? '/start' : '/labelView', detail: 'no label rows in the time range' }]);
+      throw invalid(`the example set '${spec.name}' would be empty`, [
+        { pointer: spec.start || spec.end ? '/start' : '/labelView', detail: 'no label rows in the time range' },
+      ]);
     }
 
     const local = path.join(tmpDir, 'part-0.parquet');
@@ -185,13 +213,23 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       labelStats: Object.fromEntries(
         labels.map((l) => [
           l,
-          { count: Number(stats[`${l}__count`] as bigint), missing: Number(stats[`${l}__missing`] as bigint), mean: (stats[`${l}__mean`] as number | null) ?? null },
+          {
+            count: Number(stats[`${l}__count`] as bigint),
+            missing: Number(stats[`${l}__missing`] as bigint),
+            mean: (stats[`${l}__mean`] as number | null) ?? null,
+          },
         ]),
       ),
       contentHash,
       createdAt: new Date().toISOString(),
     };
-    const { record } = await p.meta.putVersion('example-set', spec.name, stored, sha256(JSON.stringify(stored)), 'job:' + ctx.jobId);
+    const { record } = await p.meta.putVersion(
+      'example-set',
+      spec.name,
+      stored,
+      sha256(JSON.stringify(stored)),
+      'job:' + ctx.jobId,
+    );
     await ctx.log(`example set ${spec.name}@${record.version}: ${rows} rows, ${columns.length} columns`);
     return { ...stored, version: record.version };
   } finally {

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { problem, ProblemError, type FeatureView, type LabelView, type MaterializationResult, type MaterializeRequest } from '@plinth/schema';
+import {
+  problem,
+  ProblemError,
+  type FeatureView,
+  type LabelView,
+  type MaterializationResult,
+  type MaterializeRequest,
+} from '@plinth/schema';
 import type { JobEnv } from '../jobs/queue';
 import { entitiesOf, sourcesOf } from './definitions';
 import type { RegistryRecord } from '../stores/types';
@@ -17,7 +24,9 @@ export interface JobContext {
   log(line: string): Promise<void>;
 }
 
-export type AnyView = { kind: 'feature-view'; record: RegistryRecord<FeatureView> } | { kind: 'label-view'; record: RegistryRecord<LabelView> };
+export type AnyView =
+  | { kind: 'feature-view'; record: RegistryRecord<FeatureView> }
+  | { kind: 'label-view'; record: RegistryRecord<LabelView> };
 
 /** Finds a feature view or label view by name (feature views first). */
 export async function findView(p: JobEnv, name: string): Promise<AnyView> {
@@ -54,7 +63,10 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
     if (req.end) where.push(`${ident(ts)} < ${literal(req.end)}::TIMESTAMPTZ`);
     const cols = [...keys, ts, ...fields.map((f) => f.name)].map(ident).join(', ');
     await engine.run(`CREATE TEMP TABLE result AS SELECT ${cols} FROM (${spec.sql}) AS q WHERE ${where.join(' AND ')}`);
-    const [{ n, last }] = (await engine.rows(`SELECT count(*) AS n, max(${ident(ts)}) AS last FROM result`)) as { n: bigint; last: Date | null }[];
+    const [{ n, last }] = (await engine.rows(`SELECT count(*) AS n, max(${ident(ts)}) AS last FROM result`)) as {
+      n: bigint;
+      last: Date | null;
+    }[];
     const rows = Number(n);
     await ctx.log(`${view.kind} ${spec.name}@${version}: ${rows} rows`);
     await ctx.progress(0.3);
@@ -67,7 +79,11 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
     const previous = await readOfflineManifest(p.objects, spec.name, version);
     const incremental = !!(req.start || req.end);
     const files = incremental && previous ? [...previous.files, key] : [key];
-    const lastEventTime = last ? new Date(Math.max(last.getTime(), previous?.lastEventTime ? Date.parse(previous.lastEventTime) : 0)).toISOString() : previous?.lastEventTime ?? null;
+    const lastEventTime = last
+      ? new Date(
+          Math.max(last.getTime(), previous?.lastEventTime ? Date.parse(previous.lastEventTime) : 0),
+        ).toISOString()
+      : (previous?.lastEventTime ?? null);
     await commitOfflineManifest(p.objects, {
       view: spec.name,
       version,
@@ -90,7 +106,9 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       const [{ m }] = (await engine.rows('SELECT count(*) AS m FROM latest')) as { m: bigint }[];
       const total = Number(m);
       for (let offset = 0; offset < total; offset += ONLINE_BATCH) {
-        const batch = await engine.rows(`SELECT * FROM latest ORDER BY ${keys.map(ident).join(', ')} LIMIT ${ONLINE_BATCH} OFFSET ${offset}`);
+        const batch = await engine.rows(
+          `SELECT * FROM latest ORDER BY ${keys.map(ident).join(', ')} LIMIT ${ONLINE_BATCH} OFFSET ${offset}`,
+        );
         const r = await p.online.writeBatch(
           spec.name,
           batch.map((row) => ({
@@ -105,7 +123,15 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       }
       await ctx.log(`online: ${written} entities written, ${skippedOlder} skipped (older than stored)`);
     }
-    return { view: spec.name, version, rows, files, onlineWritten: written, onlineSkippedOlder: skippedOlder, lastEventTime };
+    return {
+      view: spec.name,
+      version,
+      rows,
+      files,
+      onlineWritten: written,
+      onlineSkippedOlder: skippedOlder,
+      lastEventTime,
+    };
   } finally {
     engine.close();
     fs.rmSync(tmpDir, { recursive: true, force: true });

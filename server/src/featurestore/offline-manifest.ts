@@ -18,7 +18,11 @@ export interface OfflineManifest {
 export const offlinePrefix = (view: string, version: number) => `offline/${view}/v${version}`;
 const manifestKey = (view: string, version: number) => `${offlinePrefix(view, version)}/_manifest.json`;
 
-export async function readOfflineManifest(objects: ObjectStore, view: string, version: number): Promise<OfflineManifest | null> {
+export async function readOfflineManifest(
+  objects: ObjectStore,
+  view: string,
+  version: number,
+): Promise<OfflineManifest | null> {
   const key = manifestKey(view, version);
   if (!(await objects.exists(key))) return null;
   return JSON.parse((await objects.get(key)).toString('utf8')) as OfflineManifest;

@@ -1,4 +1,11 @@
-import { problem, ProblemError, type Entity, type FeatureStatus, type FeatureView, type FieldError } from '@plinth/schema';
+import {
+  problem,
+  ProblemError,
+  type Entity,
+  type FeatureStatus,
+  type FeatureView,
+  type FieldError,
+} from '@plinth/schema';
 import type { OnlineStore } from '../stores/types';
 import { encodeEntityKey } from '../stores/online/entity-key';
 
@@ -35,7 +42,12 @@ export interface OnlineResultRow {
 export type KeyPointer = (i: number, key: string) => string;
 
 /** Reads one join key of one instance, checking its type; errors name `pointer`. */
-function keyValue(instance: Record<string, unknown>, key: ServingView['joinKeys'][number], pointer: string, errors: FieldError[]): string | number | bigint | null {
+function keyValue(
+  instance: Record<string, unknown>,
+  key: ServingView['joinKeys'][number],
+  pointer: string,
+  errors: FieldError[],
+): string | number | bigint | null {
   const v = instance[key.name];
   if (v === undefined || v === null) {
     errors.push({ pointer, detail: `join key '${key.name}' is required` });
@@ -72,7 +84,8 @@ export async function readOnlineFeatures(
   for (const r of refs) {
     const v = views.get(r.view);
     if (!v) throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' does not exist`));
-    if (!v.features.has(r.feature)) throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' has no feature '${r.feature}'`));
+    if (!v.features.has(r.feature))
+      throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' has no feature '${r.feature}'`));
     byView.set(r.view, [...(byView.get(r.view) ?? []), r]);
   }
   const out: OnlineResultRow[] = instances.map(() => ({ values: {}, statuses: {} }));
@@ -108,11 +121,20 @@ export async function readOnlineFeatures(
 /** Parses `view:feature` references; errors name `/features/<i>`. */
 export function parseFeatureRefs(refs: unknown): FeatureRef[] {
   if (!Array.isArray(refs) || refs.length === 0) {
-    throw new ProblemError(problem(400, 'Invalid request', 'features must be a non-empty list', [{ pointer: '/features', detail: 'must be a non-empty list of view:feature' }]));
+    throw new ProblemError(
+      problem(400, 'Invalid request', 'features must be a non-empty list', [
+        { pointer: '/features', detail: 'must be a non-empty list of view:feature' },
+      ]),
+    );
   }
   return refs.map((r, i) => {
     const m = typeof r === 'string' ? /^([a-z][a-z0-9_]*):([a-z][a-z0-9_]*)$/.exec(r) : null;
-    if (!m) throw new ProblemError(problem(400, 'Invalid request', `features[${i}] is not view:feature`, [{ pointer: `/features/${i}`, detail: 'must look like view:feature' }]));
+    if (!m)
+      throw new ProblemError(
+        problem(400, 'Invalid request', `features[${i}] is not view:feature`, [
+          { pointer: `/features/${i}`, detail: 'must look like view:feature' },
+        ]),
+      );
     return { view: m[1], feature: m[2] };
   });
 }

@@ -21,18 +21,29 @@ import { JobRunner } from '../jobs/runner';
 import { localQueue } from '../jobs/queue';
 import { jobHandlers } from '../jobs/handlers';
 import { registerJobRoutes } from './job-routes';
-import { buildExampleSet, exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
+import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
 import { getArtifact, putArtifact } from '../repository/artifacts';
 import { getModelVersion, modelFromRecord, publishModelVersion, type StoredModelVersion } from '../repository/models';
 import { deploy } from '../deploy/deployments';
 
-const publicRecord = <T>(r: RegistryRecord<T>) => ({ name: r.name, version: r.version, spec: r.spec, createdAt: r.createdAt, createdBy: r.createdBy });
+const publicRecord = <T>(r: RegistryRecord<T>) => ({
+  name: r.name,
+  version: r.version,
+  spec: r.spec,
+  createdAt: r.createdAt,
+  createdBy: r.createdBy,
+});
 
 function parseVersion(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new ProblemError(problem(400, 'Invalid version', `version must be a positive integer, got '${String(v)}'`, [{ pointer: '/version', detail: 'must be a positive integer' }]));
+  if (!Number.isInteger(n) || n < 1)
+    throw new ProblemError(
+      problem(400, 'Invalid version', `version must be a positive integer, got '${String(v)}'`, [
+        { pointer: '/version', detail: 'must be a positive integer' },
+      ]),
+    );
   return n;
 }
 
@@ -43,13 +54,21 @@ export interface ControlPlane {
 }
 
 /** The control plane: registry, jobs, example sets, online features, model repository, deployments. */
-export async function createControlPlane(p: Platform, log: Logger, opts: { runJobs?: boolean } = {}): Promise<ControlPlane> {
+export async function createControlPlane(
+  p: Platform,
+  log: Logger,
+  opts: { runJobs?: boolean } = {},
+): Promise<ControlPlane> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 16 * 1024 * 1024 });
   installProblemHandlers(app);
   installTokenAuth(app, p.config.token, ['/api/v1/health']);
   // The API speaks JSON (and octet-stream for artifacts); text would reach handlers as a string.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 1024 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: 1024 * 1024 * 1024 },
+    (_req, body, done) => done(null, body),
+  );
   const actor = 'local';
 
   const runner = new JobRunner(localQueue(p.meta), jobHandlers(p), log.child({ component: 'jobs' }));
@@ -60,7 +79,10 @@ export async function createControlPlane(p: Platform, log: Logger, opts: { runJo
   app.get('/api/v1/openapi.json', async () => openapi);
 
   // Registry: PUT applies (idempotent), GET reads, DELETE removes.
-  for (const [plural, { kind }] of Object.entries(registryKinds) as [RegistryPath, (typeof registryKinds)[RegistryPath]][]) {
+  for (const [plural, { kind }] of Object.entries(registryKinds) as [
+    RegistryPath,
+    (typeof registryKinds)[RegistryPath],
+  ][]) {
     app.get(`/api/v1/${plural}`, async () => ({ items: (await p.registry.list(kind)).map(publicRecord) }));
     app.get<{ Params: { name: string }; Querystring: { version?: string } }>(`/api/v1/${plural}/:name`, async (req) =>
       publicRecord(await p.registry.get(kind, req.params.name, parseVersion(req.query.version))),
@@ -73,7 +95,14 @@ export async function createControlPlane(p: Platform, log: Logger, opts: { runJo
     app.put<{ Params: { name: string } }>(`/api/v1/${plural}/:name`, async (req) => {
       const body = req.body as { name?: unknown } | undefined;
       if (body && typeof body === 'object' && body.name !== req.params.name) {
-        throw new ProblemError(problem(400, 'Name mismatch', `the URL names '${req.params.name}' but the document is '${String(body.name)}'`, [{ pointer: '/name', detail: `must be '${req.params.name}'` }]));
+        throw new ProblemError(
+          problem(
+            400,
+            'Name mismatch',
+            `the URL names '${req.params.name}' but the document is '${String(body.name)}'`,
+            [{ pointer: '/name', detail: `must be '${req.params.name}'` }],
+          ),
+        );
       }
       return p.registry.apply(kind as DefinitionKind, req.body, actor);
     });
@@ -92,8 +121,14 @@ export async function createControlPlane(p: Platform, log: Logger, opts: { runJo
   };
   app.post('/api/v1/materializations', async (req, reply) => {
     const body = assertValid('materialize-request', req.body, 'materialization request');
-    const exists = (await p.meta.getLatest('feature-view', body.view)) ?? (await p.meta.getLatest('label-view', body.view));
-    if (!exists) throw new ProblemError(problem(404, 'Not found', `no feature view or label view is named '${body.view}'`, [{ pointer: '/view', detail: 'unknown view' }]));
+    const exists =
+      (await p.meta.getLatest('feature-view', body.view)) ?? (await p.meta.getLatest('label-view', body.view));
+    if (!exists)
+      throw new ProblemError(
+        problem(404, 'Not found', `no feature view or label view is named '${body.view}'`, [
+          { pointer: '/view', detail: 'unknown view' },
+        ]),
+      );
     return reply.code(202).send(await enqueue('materialize', body));
   });
   const jobStatuses = ['queued', 'running', 'succeeded', 'failed'] as const;
@@ -102,12 +137,22 @@ export async function createControlPlane(p: Platform, log: Logger, opts: { runJo
     const { kind, status, limit = '100' } = req.query;
     const n = Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw new ProblemError(problem(400, 'Invalid query', `limit must be an integer from 1 to 1000, got '${limit}'`, [{ pointer: '/limit', detail: 'must be an integer from 1 to 1000' }]));
+      throw new ProblemError(
+        problem(400, 'Invalid query', `limit must be an integer from 1 to 1000, got '${limit}'`, [
+          { pointer: '/limit', detail: 'must be an integer from 1 to 1000' },
+        ]),
+      );
     }
     if (status !== undefined && !(jobStatuses as readonly string[]).includes(status)) {
-      throw new ProblemError(problem(400, 'Invalid query', `unknown job status '${status}'`, [{ pointer: '/status', detail: `must be one of ${jobStatuses.join(', ')}` }]));
+      throw new ProblemError(
+        problem(400, 'Invalid query', `unknown job status '${status}'`, [
+          { pointer: '/status', detail: `must be one of ${jobStatuses.join(', ')}` },
+        ]),
+      );
     }
-    return { items: await p.meta.listJobs({ kind, status: status as (typeof jobStatuses)[number] | undefined, limit: n }) };
+    return {
+      items: await p.meta.listJobs({ kind, status: status as (typeof jobStatuses)[number] | undefined, limit: n }),
+    };
   });
   const job = async (id: string) => {
     const j = await p.meta.getJob(id);
@@ -127,9 +172,13 @@ export async function createControlPlane(p: Platform, log: Logger, opts: { runJo
     await resolveExampleSet(p, spec);
     return reply.code(202).send(await enqueue('example-set', spec));
   });
-  app.get('/api/v1/example-sets', async () => ({ items: (await p.meta.listLatest<StoredExampleSet>('example-set')).map(exampleSetFromRecord) }));
+  app.get('/api/v1/example-sets', async () => ({
+    items: (await p.meta.listLatest<StoredExampleSet>('example-set')).map(exampleSetFromRecord),
+  }));
   app.get<{ Params: { name: string }; Querystring: { version?: string } }>('/api/v1/example-sets/:name', async (req) =>
-    exampleSetFromRecord(await p.registry.get<StoredExampleSet>('example-set', req.params.name, parseVersion(req.query.version))),
+    exampleSetFromRecord(
+      await p.registry.get<StoredExampleSet>('example-set', req.params.name, parseVersion(req.query.version)),
+    ),
   );
 
   // Online features (notebooks; the inference tier reads the store itself).
@@ -137,42 +186,84 @@ export async function createControlPlane(p: Platform, log: Logger, opts: { runJo
     const body = (req.body ?? {}) as Partial<OnlineFeaturesRequest>;
     const refs = parseFeatureRefs(body.features);
     const entities = body.entities;
-    if (!entities || typeof entities !== 'object' || Array.isArray(entities) || !Object.values(entities).every(Array.isArray)) {
-      throw new ProblemError(problem(400, 'Invalid request', 'entities must map join keys to lists of values', [{ pointer: '/entities', detail: 'must be an object of arrays' }]));
+    if (
+      !entities ||
+      typeof entities !== 'object' ||
+      Array.isArray(entities) ||
+      !Object.values(entities).every(Array.isArray)
+    ) {
+      throw new ProblemError(
+        problem(400, 'Invalid request', 'entities must map join keys to lists of values', [
+          { pointer: '/entities', detail: 'must be an object of arrays' },
+        ]),
+      );
     }
     const lists = Object.entries(entities);
     const n = lists[0]?.[1].length ?? 0;
-    if (lists.some(([, v]) => v.length !== n)) throw new ProblemError(problem(400, 'Invalid request', 'every join key needs the same number of values', [{ pointer: '/entities', detail: 'lists differ in length' }]));
-    if (n > 10_000) throw new ProblemError(problem(413, 'Request too large', `at most 10000 entities per request, got ${n}`, [{ pointer: '/entities', detail: 'too many entities' }]));
+    if (lists.some(([, v]) => v.length !== n))
+      throw new ProblemError(
+        problem(400, 'Invalid request', 'every join key needs the same number of values', [
+          { pointer: '/entities', detail: 'lists differ in length' },
+        ]),
+      );
+    if (n > 10_000)
+      throw new ProblemError(
+        problem(413, 'Request too large', `at most 10000 entities per request, got ${n}`, [
+          { pointer: '/entities', detail: 'too many entities' },
+        ]),
+      );
     const instances = Array.from({ length: n }, (_, i) => Object.fromEntries(lists.map(([k, v]) => [k, v[i]])));
     const views = new Map<string, ServingView>();
     for (const r of refs) {
       if (views.has(r.view)) continue;
       const fv = await p.meta.getLatest<FeatureView>('feature-view', r.view);
       if (!fv) throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' does not exist`));
-      const entitiesOfView = await Promise.all(fv.spec.entities.map(async (e) => (await p.registry.get<Entity>('entity', e)).spec));
+      const entitiesOfView = await Promise.all(
+        fv.spec.entities.map(async (e) => (await p.registry.get<Entity>('entity', e)).spec),
+      );
       views.set(r.view, servingView(fv.spec, entitiesOfView));
     }
     // The request is column-shaped ({ user_id: [..] }): a missing key names /entities/<key>,
     // a bad value /entities/<key>/<i>.
-    const missing = [...new Set([...views.values()].flatMap((v) => v.joinKeys.map((k) => k.name)))].filter((k) => !(k in entities));
+    const missing = [...new Set([...views.values()].flatMap((v) => v.joinKeys.map((k) => k.name)))].filter(
+      (k) => !(k in entities),
+    );
     if (missing.length) {
-      throw new ProblemError(problem(400, 'Invalid entity keys', `join keys ${missing.join(', ')} are required`, missing.map((k) => ({ pointer: `/entities/${k}`, detail: `join key '${k}' is required` }))));
+      throw new ProblemError(
+        problem(
+          400,
+          'Invalid entity keys',
+          `join keys ${missing.join(', ')} are required`,
+          missing.map((k) => ({ pointer: `/entities/${k}`, detail: `join key '${k}' is required` })),
+        ),
+      );
     }
-    return { rows: await readOnlineFeatures(p.online, views, refs, instances, { pointer: (i, key) => `/entities/${key}/${i}` }) };
+    return {
+      rows: await readOnlineFeatures(p.online, views, refs, instances, {
+        pointer: (i, key) => `/entities/${key}/${i}`,
+      }),
+    };
   });
 
   // Model repository.
   app.put<{ Params: { sha256: string } }>('/api/v1/artifacts/sha256/:sha256', async (req, reply) => {
-    if (!Buffer.isBuffer(req.body)) throw new ProblemError(problem(415, 'Unsupported media type', 'send the artifact as application/octet-stream'));
+    if (!Buffer.isBuffer(req.body))
+      throw new ProblemError(problem(415, 'Unsupported media type', 'send the artifact as application/octet-stream'));
     const r = await putArtifact(p.objects, req.params.sha256, req.body);
     return reply.code(r.created ? 201 : 200).send({ sha256: r.sha256, bytes: r.bytes, format: 'onnx' });
   });
   app.get<{ Params: { sha256: string } }>('/api/v1/artifacts/sha256/:sha256', async (req, reply) => {
-    if (!/^[0-9a-f]{64}$/.test(req.params.sha256)) throw new ProblemError(problem(400, 'Invalid artifact', 'not a sha256', [{ pointer: '/sha256', detail: 'must be 64 lower-case hex digits' }]));
+    if (!/^[0-9a-f]{64}$/.test(req.params.sha256))
+      throw new ProblemError(
+        problem(400, 'Invalid artifact', 'not a sha256', [
+          { pointer: '/sha256', detail: 'must be 64 lower-case hex digits' },
+        ]),
+      );
     return reply.type('application/octet-stream').send(await getArtifact(p.objects, req.params.sha256));
   });
-  app.get('/api/v1/models', async () => ({ items: (await p.meta.listLatest<StoredModelVersion>('model')).map(modelFromRecord) }));
+  app.get('/api/v1/models', async () => ({
+    items: (await p.meta.listLatest<StoredModelVersion>('model')).map(modelFromRecord),
+  }));
   app.get<{ Params: { name: string } }>('/api/v1/models/:name/versions', async (req) => {
     const items = await p.meta.listVersions<StoredModelVersion>('model', req.params.name);
     if (!items.length) throw new ProblemError(problem(404, 'Not found', `model '${req.params.name}' does not exist`));
@@ -186,9 +277,16 @@ export async function createControlPlane(p: Platform, log: Logger, opts: { runJo
   );
 
   // Deployments.
-  app.get('/api/v1/deployments', async () => ({ items: (await p.meta.listLatest<Deployment>('deployment')).map((r) => r.spec) }));
-  app.get<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) => (await p.registry.get<Deployment>('deployment', req.params.name)).spec);
-  app.put<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) => deploy(p, req.params.name, req.body, actor));
+  app.get('/api/v1/deployments', async () => ({
+    items: (await p.meta.listLatest<Deployment>('deployment')).map((r) => r.spec),
+  }));
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/deployments/:name',
+    async (req) => (await p.registry.get<Deployment>('deployment', req.params.name)).spec,
+  );
+  app.put<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) =>
+    deploy(p, req.params.name, req.body, actor),
+  );
 
   // With --no-jobs, `plinth worker` processes run the jobs instead.
   if (opts.runJobs !== false) runner.start();

@@ -15,7 +15,10 @@ export function installProblemHandlers(app: FastifyInstance): void {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) {
       req.log.error({ err }, 'request failed');
-      return sendProblem(reply, { ...problem(500, 'Internal error', `request ${req.id} failed; see the server log`), instance: req.url });
+      return sendProblem(reply, {
+        ...problem(500, 'Internal error', `request ${req.id} failed; see the server log`),
+        instance: req.url,
+      });
     }
     const title =
       err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
@@ -25,10 +28,16 @@ export function installProblemHandlers(app: FastifyInstance): void {
           : err instanceof SyntaxError || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
             ? 'Malformed JSON'
             : 'Bad request';
-    return sendProblem(reply, { ...problem(status, title, err.message, [{ pointer: '', detail: err.message }]), instance: req.url });
+    return sendProblem(reply, {
+      ...problem(status, title, err.message, [{ pointer: '', detail: err.message }]),
+      instance: req.url,
+    });
   });
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, { ...problem(404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`), instance: req.url }),
+    sendProblem(reply, {
+      ...problem(404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`),
+      instance: req.url,
+    }),
   );
 }
 

@@ -26,8 +26,12 @@ type Instance = Record<string, unknown>;
  * missing value falls back to the input's declared default (cold start), flagged.
  */
 export async function predict(m: LoadedModel, online: OnlineStore, instances: Instance[]): Promise<PredictResponse> {
-  const refs = m.inputs.flatMap((i) => (i.source.kind === 'online' ? [{ view: i.source.view, feature: i.source.feature }] : []));
-  const rows: OnlineResultRow[] = refs.length ? await readOnlineFeatures(online, m.views, refs, instances) : instances.map(() => ({ values: {}, statuses: {} }));
+  const refs = m.inputs.flatMap((i) =>
+    i.source.kind === 'online' ? [{ view: i.source.view, feature: i.source.feature }] : [],
+  );
+  const rows: OnlineResultRow[] = refs.length
+    ? await readOnlineFeatures(online, m.views, refs, instances)
+    : instances.map(() => ({ values: {}, statuses: {} }));
   const errors: FieldError[] = [];
   const tensors: Record<string, Float64Array> = {};
   const statuses: PredictResponse['predictions'][number]['featureStatuses'][] = instances.map(() => ({}));
@@ -57,7 +61,8 @@ export async function predict(m: LoadedModel, online: OnlineStore, instances: In
     });
     tensors[input.name] = col;
   }
-  if (errors.length) throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
+  if (errors.length)
+    throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
   const outputs = await m.session.run(tensors);
   return {
     deployment: m.deployment.name,
@@ -72,7 +77,9 @@ export async function predict(m: LoadedModel, online: OnlineStore, instances: In
 }
 
 /** The inference tier: stateless, follows deployments, reads features itself. */
-export async function createInferenceServer(opts: InferenceOptions): Promise<{ app: FastifyInstance; cache: ModelCache; close(): Promise<void> }> {
+export async function createInferenceServer(
+  opts: InferenceOptions,
+): Promise<{ app: FastifyInstance; cache: ModelCache; close(): Promise<void> }> {
   const log = opts.log;
   const client = new PlinthClient({ baseUrl: opts.controlPlaneUrl, token: opts.token });
   const cache = new ModelCache(client, opts.objects, log.child({ component: 'models' }));
@@ -89,7 +96,9 @@ export async function createInferenceServer(opts: InferenceOptions): Promise<{ a
     controlPlaneError: cache.lastError,
   }));
   app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => reply.code(cache.lastRefresh ? 200 : 503).send({ ready: !!cache.lastRefresh }));
+  app.get('/v2/health/ready', async (_req, reply) =>
+    reply.code(cache.lastRefresh ? 200 : 503).send({ ready: !!cache.lastRefresh }),
+  );
 
   app.post<{ Params: { name: string } }>('/v1/predict/:name', async (req) => {
     let m = cache.get(req.params.name);
@@ -98,17 +107,31 @@ export async function createInferenceServer(opts: InferenceOptions): Promise<{ a
       await cache.refresh();
       m = cache.get(req.params.name);
     }
-    if (!m) throw new ProblemError(problem(404, 'Unknown deployment', `no deployment named '${req.params.name}' is loaded`));
+    if (!m)
+      throw new ProblemError(problem(404, 'Unknown deployment', `no deployment named '${req.params.name}' is loaded`));
     const body = req.body as { instances?: unknown } | undefined;
     const instances = body?.instances;
     if (!Array.isArray(instances) || instances.length === 0) {
-      throw new ProblemError(problem(400, 'Invalid request', 'instances must be a non-empty list', [{ pointer: '/instances', detail: 'must be a non-empty array of objects' }]));
+      throw new ProblemError(
+        problem(400, 'Invalid request', 'instances must be a non-empty list', [
+          { pointer: '/instances', detail: 'must be a non-empty array of objects' },
+        ]),
+      );
     }
     if (instances.length > maxInstances) {
-      throw new ProblemError(problem(413, 'Request too large', `at most ${maxInstances} instances per request`, [{ pointer: '/instances', detail: `has ${instances.length} items` }]));
+      throw new ProblemError(
+        problem(413, 'Request too large', `at most ${maxInstances} instances per request`, [
+          { pointer: '/instances', detail: `has ${instances.length} items` },
+        ]),
+      );
     }
     const bad = instances.findIndex((x) => !x || typeof x !== 'object' || Array.isArray(x));
-    if (bad >= 0) throw new ProblemError(problem(400, 'Invalid request', `instances[${bad}] is not an object`, [{ pointer: `/instances/${bad}`, detail: 'must be an object' }]));
+    if (bad >= 0)
+      throw new ProblemError(
+        problem(400, 'Invalid request', `instances[${bad}] is not an object`, [
+          { pointer: `/instances/${bad}`, detail: 'must be an object' },
+        ]),
+      );
     return predict(m, opts.online, instances as Instance[]);
   });
 

@@ -27,7 +27,10 @@ export function remoteMeta(client: PlinthClient): JobEnv['meta'] {
       const plural = pluralOf.get(kind);
       if (!plural) throw new Error(`a worker cannot read '${kind}' documents`);
       try {
-        const r = await client.request<Omit<RegistryRecord<T>, 'kind' | 'specHash' | 'deletedAt'>>('GET', `api/v1/${plural}/${encodeURIComponent(name)}`);
+        const r = await client.request<Omit<RegistryRecord<T>, 'kind' | 'specHash' | 'deletedAt'>>(
+          'GET',
+          `api/v1/${plural}/${encodeURIComponent(name)}`,
+        );
         return { ...r, kind, specHash: '', deletedAt: null };
       } catch (e) {
         if (e instanceof ProblemError && e.status === 404) return null;
@@ -36,9 +39,24 @@ export function remoteMeta(client: PlinthClient): JobEnv['meta'] {
     },
     async putVersion<T>(kind: string, name: string, spec: T): Promise<{ record: RegistryRecord<T>; created: boolean }> {
       if (kind !== 'example-set') throw new Error(`a worker cannot write '${kind}' documents`);
-      const r = await client.request<{ version: number; createdAt: string; createdBy: string }>('POST', `api/v1/example-sets/${encodeURIComponent(name)}/versions`, spec);
-      return { record: { kind, name, version: r.version, spec, specHash: '', createdAt: r.createdAt, createdBy: r.createdBy, deletedAt: null }, created: true };
+      const r = await client.request<{ version: number; createdAt: string; createdBy: string }>(
+        'POST',
+        `api/v1/example-sets/${encodeURIComponent(name)}/versions`,
+        spec,
+      );
+      return {
+        record: {
+          kind,
+          name,
+          version: r.version,
+          spec,
+          specHash: '',
+          createdAt: r.createdAt,
+          createdBy: r.createdBy,
+          deletedAt: null,
+        },
+        created: true,
+      };
     },
   };
 }
-

@@ -94,7 +94,11 @@ export class JobRunner {
       const message = e instanceof ProblemError ? formatProblem(e.problem) : (e as Error).message;
       log.warn({ err: e }, 'job failed');
       await this.queue.log(job.id, `failed: ${message}`).catch(() => undefined);
-      await this.queue.update(job.id, { status: 'failed', error: message, result: e instanceof ProblemError ? { problem: e.problem } : null });
+      await this.queue.update(job.id, {
+        status: 'failed',
+        error: message,
+        result: e instanceof ProblemError ? { problem: e.problem } : null,
+      });
     }
   }
 }

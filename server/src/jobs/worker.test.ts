@@ -49,16 +49,24 @@ describe('plinth worker', () => {
         await client.health();
         break;
       } catch {
-        if (serve.child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${serve.log()}`);
+        if (serve.child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`serve did not start: ${serve.log()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    await applyDefinitions(client, { entities: demoEntities, dataSources: demoSources, featureViews: demoFeatureViews, labelViews: demoLabelViews });
+    await applyDefinitions(client, {
+      entities: demoEntities,
+      dataSources: demoSources,
+      featureViews: demoFeatureViews,
+      labelViews: demoLabelViews,
+    });
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(
-      children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))),
+      children
+        .filter((c) => c.exitCode === null)
+        .map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))),
     );
   });
 
@@ -79,8 +87,18 @@ describe('plinth worker', () => {
     expect(online.rows[0].statuses['user_features:user_ctr']).toBe('present');
 
     // Example sets: the worker registers the new version through the API.
-    for (const v of ['product_features', 'clicks']) expect((await jobOutcome(client, (await client.materialize({ view: v })).id)).status).toBe('succeeded');
-    const es = await jobOutcome(client, (await client.buildExampleSet({ name: 'by_worker', labelView: 'clicks', features: ['user_features', 'product_features'] })).id);
+    for (const v of ['product_features', 'clicks'])
+      expect((await jobOutcome(client, (await client.materialize({ view: v })).id)).status).toBe('succeeded');
+    const es = await jobOutcome(
+      client,
+      (
+        await client.buildExampleSet({
+          name: 'by_worker',
+          labelView: 'clicks',
+          features: ['user_features', 'product_features'],
+        })
+      ).id,
+    );
     expect(es.status, JSON.stringify(es)).toBe('succeeded');
     const manifest = await client.getExampleSet('by_worker');
     expect(manifest.version).toBe(1);
@@ -89,11 +107,19 @@ describe('plinth worker', () => {
   }, 120_000);
 
   it('rejects malformed worker calls with problems naming the field', async () => {
-    await expect(client.request('POST', 'api/v1/jobs/lease', { owner: '', kinds: ['materialize'] })).rejects.toMatchObject({ problem: { status: 400, errors: [{ pointer: '/owner' }] } });
+    await expect(
+      client.request('POST', 'api/v1/jobs/lease', { owner: '', kinds: ['materialize'] }),
+    ).rejects.toMatchObject({ problem: { status: 400, errors: [{ pointer: '/owner' }] } });
     const job = (await client.listJobs()).items[0];
-    await expect(client.request('PATCH', `api/v1/jobs/${job.id}`, { progress: 2 })).rejects.toMatchObject({ problem: { status: 400, errors: [{ pointer: '/progress' }] } });
-    await expect(client.request('PATCH', `api/v1/jobs/${job.id}`, { colour: 'red' })).rejects.toMatchObject({ problem: { errors: [{ pointer: '/colour' }] } });
-    await expect(client.request('POST', 'api/v1/example-sets/x/versions', { name: 'x' })).rejects.toMatchObject({ problem: { status: 400 } });
+    await expect(client.request('PATCH', `api/v1/jobs/${job.id}`, { progress: 2 })).rejects.toMatchObject({
+      problem: { status: 400, errors: [{ pointer: '/progress' }] },
+    });
+    await expect(client.request('PATCH', `api/v1/jobs/${job.id}`, { colour: 'red' })).rejects.toMatchObject({
+      problem: { errors: [{ pointer: '/colour' }] },
+    });
+    await expect(client.request('POST', 'api/v1/example-sets/x/versions', { name: 'x' })).rejects.toMatchObject({
+      problem: { status: 400 },
+    });
     expect((await client.getJob(job.id)).progress).toBe(job.progress);
   });
 });

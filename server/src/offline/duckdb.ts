@@ -97,7 +97,9 @@ export class OfflineEngine {
 }
 
 /** Maps a DuckDB type name to Plinth's logical value type. */
-export function valueTypeOf(duckType: string): 'int32' | 'int64' | 'float32' | 'float64' | 'bool' | 'string' | 'timestamp' {
+export function valueTypeOf(
+  duckType: string,
+): 'int32' | 'int64' | 'float32' | 'float64' | 'bool' | 'string' | 'timestamp' {
   const t = duckType.toUpperCase();
   if (t === 'INTEGER' || t === 'SMALLINT' || t === 'TINYINT' || t === 'UTINYINT' || t === 'USMALLINT') return 'int32';
   if (t === 'BIGINT' || t === 'UINTEGER' || t === 'HUGEINT' || t === 'UBIGINT') return 'int64';

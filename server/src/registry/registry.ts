@@ -43,7 +43,12 @@ export class Registry {
     await this.checkReferences(kind, spec);
     const { record, created } = await this.meta.putVersion(kind, spec.name, spec, specHash(spec), actor);
     if (created) {
-      await this.meta.audit({ actor, action: `apply:${kind}`, target: `${kind}/${spec.name}@${record.version}`, detail: null });
+      await this.meta.audit({
+        actor,
+        action: `apply:${kind}`,
+        target: `${kind}/${spec.name}@${record.version}`,
+        detail: null,
+      });
     }
     return { kind, name: spec.name, version: record.version, created };
   }
@@ -84,7 +89,12 @@ export class Registry {
   }
 
   /** Plans the view's SQL against the lake: it must return the keys, the timestamp and every declared column. */
-  private async checkSql(kind: DefinitionKind, view: FeatureView | LabelView, entities: Entity[], sources: DataSource[]): Promise<void> {
+  private async checkSql(
+    kind: DefinitionKind,
+    view: FeatureView | LabelView,
+    entities: Entity[],
+    sources: DataSource[],
+  ): Promise<void> {
     const engine = await OfflineEngine.create({ threads: 1 });
     try {
       try {
@@ -101,23 +111,35 @@ export class Registry {
         columns = await engine.describe(view.sql);
       } catch (e) {
         const msg = (e as Error).message.split('\n')[0];
-        throw unprocessable(`the SQL of ${kind} '${view.name}' does not run: ${msg}`, [{ pointer: '/sql', detail: msg }]);
+        throw unprocessable(`the SQL of ${kind} '${view.name}' does not run: ${msg}`, [
+          { pointer: '/sql', detail: msg },
+        ]);
       }
       const byName = new Map(columns.map((c) => [c.name, c.type]));
       const errors: FieldError[] = [];
       for (const e of entities) {
         for (const k of e.joinKeys) {
-          if (!byName.has(k.name)) errors.push({ pointer: '/sql', detail: `does not return join key '${k.name}' of entity '${e.name}'` });
+          if (!byName.has(k.name))
+            errors.push({ pointer: '/sql', detail: `does not return join key '${k.name}' of entity '${e.name}'` });
         }
       }
       const ts = byName.get(view.timestampColumn);
-      if (!ts) errors.push({ pointer: '/timestampColumn', detail: `column '${view.timestampColumn}' is not returned by the SQL` });
-      else if (valueTypeOf(ts) !== 'timestamp') errors.push({ pointer: '/timestampColumn', detail: `column '${view.timestampColumn}' has type ${ts}, not a timestamp` });
+      if (!ts)
+        errors.push({
+          pointer: '/timestampColumn',
+          detail: `column '${view.timestampColumn}' is not returned by the SQL`,
+        });
+      else if (valueTypeOf(ts) !== 'timestamp')
+        errors.push({
+          pointer: '/timestampColumn',
+          detail: `column '${view.timestampColumn}' has type ${ts}, not a timestamp`,
+        });
       const fields = 'features' in view ? view.features : view.labels;
       const listName = 'features' in view ? 'features' : 'labels';
       for (const [i, f] of fields.entries()) {
         const t = byName.get(f.name);
-        if (!t) errors.push({ pointer: `/${listName}/${i}/name`, detail: `column '${f.name}' is not returned by the SQL` });
+        if (!t)
+          errors.push({ pointer: `/${listName}/${i}/name`, detail: `column '${f.name}' is not returned by the SQL` });
         else if (!compatible(f.type, valueTypeOf(t))) {
           errors.push({ pointer: `/${listName}/${i}/type`, detail: `declared ${f.type} but the SQL returns ${t}` });
         }

@@ -25,9 +25,7 @@ const PG_USER = 'postgres';
  * Directory holding `initdb` and `postgres`: pg_config, then Debian's layout (highest
  * version), then PATH. `where` overrides those places (for tests).
  */
-export function findPostgresBinDir(
-  where: { pgConfig?: string; debianRoot?: string; path?: string } = {},
-): string {
+export function findPostgresBinDir(where: { pgConfig?: string; debianRoot?: string; path?: string } = {}): string {
   const has = (dir: string) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'));
   try {
     const dir = execFileSync(where.pgConfig ?? 'pg_config', ['--bindir'], {
@@ -234,9 +232,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
       } catch (err) {
         await client.end().catch(() => undefined);
         if (Date.now() > deadline) {
-          throw new Error(
-            `postgres did not accept connections within 30s: ${String(err)}\n${output}`,
-          );
+          throw new Error(`postgres did not accept connections within 30s: ${String(err)}\n${output}`);
         }
         await sleep(100);
       }

@@ -4,13 +4,11 @@ import { PgliteDriver } from './pglite-driver';
 import type { SqlDriver } from './sql-driver';
 import { SqlMetadataStore } from './sql-store';
 
-export type MetadataStoreOptions =
-  { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
+export type MetadataStoreOptions = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
 
 /** Opens the configured metadata store and brings its schema up to date. */
 export async function openMetadataStore(opts: MetadataStoreOptions): Promise<MetadataStore> {
-  const driver: SqlDriver =
-    opts.kind === 'pglite' ? await PgliteDriver.open(opts.dataDir) : new PgDriver(opts.url);
+  const driver: SqlDriver = opts.kind === 'pglite' ? await PgliteDriver.open(opts.dataDir) : new PgDriver(opts.url);
   const store = new SqlMetadataStore(driver);
   try {
     await store.migrate();

@@ -78,10 +78,7 @@ const MIGRATION_LOCK_KEY = 7_402_113_001;
  * together take turns, so each migration runs exactly once; a failure rolls back all of them.
  * Returns the versions applied by this call (empty when already up to date).
  */
-export async function migrate(
-  driver: SqlDriver,
-  migrations: readonly Migration[] = MIGRATIONS,
-): Promise<number[]> {
+export async function migrate(driver: SqlDriver, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   assertOrdered(migrations);
   return driver.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
@@ -106,10 +103,7 @@ export async function migrate(
     for (const m of migrations) {
       if (applied.has(m.version)) continue;
       for (const sql of m.statements) await tx.query(sql);
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
-        m.version,
-        m.name,
-      ]);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       done.push(m.version);
     }
     return done;

@@ -46,9 +46,7 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         expect(await migrate(b.driver)).toEqual([]);
         await store.migrate();
         await store.migrate();
-        const after = await b.driver.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM schema_migrations',
-        );
+        const after = await b.driver.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
         expect(after[0]?.n).toBe(MIGRATIONS.length);
       });
 
@@ -58,15 +56,13 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
       });
 
       it('refuses a database migrated by a newer version', async () => {
-        await expect(migrate(b.driver, MIGRATIONS.slice(0, 0))).rejects.toThrow(
-          /migrations 1 unknown to this version/,
-        );
+        await expect(migrate(b.driver, MIGRATIONS.slice(0, 0))).rejects.toThrow(/migrations 1 unknown to this version/);
       });
 
       it('rejects a migration list that is not numbered 1, 2, 3', async () => {
-        await expect(
-          migrate(b.driver, [{ version: 2, name: 'x', statements: [] }]),
-        ).rejects.toThrow(/versions must be 1, 2, 3/);
+        await expect(migrate(b.driver, [{ version: 2, name: 'x', statements: [] }])).rejects.toThrow(
+          /versions must be 1, 2, 3/,
+        );
       });
     });
 
@@ -74,13 +70,7 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
       it('putVersion creates v1, is idempotent for the same hash, and versions changes', async () => {
         const kind = uniq('feature_view');
         const t0 = Date.now();
-        const a = await store.putVersion(
-          kind,
-          'clicks',
-          { sql: 'select 1', n: [1, 2] },
-          'h1',
-          'alice',
-        );
+        const a = await store.putVersion(kind, 'clicks', { sql: 'select 1', n: [1, 2] }, 'h1', 'alice');
         expect(a.created).toBe(true);
         expect(a.record).toMatchObject({
           kind,
@@ -94,13 +84,7 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         expect(a.record.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         expect(Math.abs(Date.parse(a.record.createdAt) - t0)).toBeLessThan(60_000);
 
-        const again = await store.putVersion(
-          kind,
-          'clicks',
-          { sql: 'select 1', n: [1, 2] },
-          'h1',
-          'bob',
-        );
+        const again = await store.putVersion(kind, 'clicks', { sql: 'select 1', n: [1, 2] }, 'h1', 'bob');
         expect(again.created).toBe(false);
         expect(again.record).toEqual(a.record); // createdBy stays alice
 
@@ -112,20 +96,12 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         // Old version stays readable and unchanged.
         expect(await store.getVersion(kind, 'clicks', 1)).toEqual(a.record);
         expect((await store.getLatest(kind, 'clicks'))?.version).toBe(2);
-        expect(
-          (await store.listVersions(kind, 'clicks')).map((r) => [r.version, r.specHash]),
-        ).toEqual([
+        expect((await store.listVersions(kind, 'clicks')).map((r) => [r.version, r.specHash])).toEqual([
           [1, 'h1'],
           [2, 'h2'],
         ]);
         // Going back to an older spec is a change too: a new version, not a revert.
-        const c = await store.putVersion(
-          kind,
-          'clicks',
-          { sql: 'select 1', n: [1, 2] },
-          'h1',
-          'carol',
-        );
+        const c = await store.putVersion(kind, 'clicks', { sql: 'select 1', n: [1, 2] }, 'h1', 'carol');
         expect(c).toMatchObject({ created: true, record: { version: 3, specHash: 'h1' } });
       });
 
@@ -188,14 +164,10 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         const kind = uniq('race');
         const stores = [store, b.other ?? store];
         // Warm both pools so the racing calls really start together.
-        await Promise.all(
-          stores.flatMap((s) => Array.from({ length: 8 }, () => s.listLatest(kind))),
-        );
+        await Promise.all(stores.flatMap((s) => Array.from({ length: 8 }, () => s.listLatest(kind))));
         const names = ['n0', 'n1', 'n2', 'n3'];
         const results = await Promise.all(
-          Array.from({ length: 32 }, (_, i) =>
-            stores[i % 2]!.putVersion(kind, names[i % 4]!, { x: 1 }, 'hx', `u${i}`),
-          ),
+          Array.from({ length: 32 }, (_, i) => stores[i % 2]!.putVersion(kind, names[i % 4]!, { x: 1 }, 'hx', `u${i}`)),
         );
         for (const name of names) {
           const forName = results.filter((r) => r.record.name === name);
@@ -209,14 +181,10 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         const kind = uniq('race');
         const stores = [store, b.other ?? store];
         const results = await Promise.all(
-          Array.from({ length: 10 }, (_, i) =>
-            stores[i % 2]!.putVersion(kind, 'diff', { i }, `h${i}`, 'u'),
-          ),
+          Array.from({ length: 10 }, (_, i) => stores[i % 2]!.putVersion(kind, 'diff', { i }, `h${i}`, 'u')),
         );
         expect(results.every((r) => r.created)).toBe(true);
-        expect(results.map((r) => r.record.version).sort((x, y) => x - y)).toEqual([
-          1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-        ]);
+        expect(results.map((r) => r.record.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       });
 
       it('rejects empty identifiers', async () => {
@@ -267,9 +235,7 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         for (let i = 0; i < n; i++) ids.add((await store.enqueueJob(kind, { i })).id);
         const stores = [store, b.other ?? store];
         const leases = await Promise.all(
-          Array.from({ length: 2 * n + 6 }, (_, i) =>
-            stores[i % 2]!.leaseJob(`worker-${i % 2}`, [kind], 60),
-          ),
+          Array.from({ length: 2 * n + 6 }, (_, i) => stores[i % 2]!.leaseJob(`worker-${i % 2}`, [kind], 60)),
         );
         const got = leases.filter((l) => l !== null).map((l) => l!.id);
         expect(got).toHaveLength(n);
@@ -343,13 +309,11 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         const job = await store.enqueueJob(uniq('bad'), {});
         await expect(store.updateJob(job.id, { progress: 1.5 })).rejects.toThrow(/0\.\.1/);
         await expect(store.updateJob(job.id, { progress: Number.NaN })).rejects.toThrow(/0\.\.1/);
-        await expect(
-          store.updateJob(job.id, { status: 'done' as unknown as 'succeeded' }),
-        ).rejects.toThrow(/invalid job status/);
-        await expect(store.updateJob(randomUUID(), { progress: 0.1 })).rejects.toThrow(/not found/);
-        await expect(store.updateJob('nope', { progress: 0.1 })).rejects.toThrow(
-          /job nope not found/,
+        await expect(store.updateJob(job.id, { status: 'done' as unknown as 'succeeded' })).rejects.toThrow(
+          /invalid job status/,
         );
+        await expect(store.updateJob(randomUUID(), { progress: 0.1 })).rejects.toThrow(/not found/);
+        await expect(store.updateJob('nope', { progress: 0.1 })).rejects.toThrow(/job nope not found/);
         expect(await store.getJob(randomUUID())).toBeNull();
         expect(await store.getJob('not-a-uuid')).toBeNull();
         await expect(store.leaseJob('w', ['x'], 0)).rejects.toThrow(/leaseSeconds/);
@@ -362,13 +326,8 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         const c = await store.enqueueJob(kind, { n: 3 });
         await store.leaseJob('w', [kind], 60); // leases a
         expect((await store.listJobs({ kind })).map((j) => j.id)).toEqual([c.id, bJob.id, a.id]);
-        expect((await store.listJobs({ kind, status: 'queued' })).map((j) => j.id)).toEqual([
-          c.id,
-          bJob.id,
-        ]);
-        expect((await store.listJobs({ kind, status: 'running' })).map((j) => j.id)).toEqual([
-          a.id,
-        ]);
+        expect((await store.listJobs({ kind, status: 'queued' })).map((j) => j.id)).toEqual([c.id, bJob.id]);
+        expect((await store.listJobs({ kind, status: 'running' })).map((j) => j.id)).toEqual([a.id]);
         expect((await store.listJobs({ kind, limit: 1 })).map((j) => j.id)).toEqual([c.id]);
         expect((await store.listJobs({ limit: 2 })).length).toBe(2);
       });
@@ -379,9 +338,7 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         const j2 = await store.enqueueJob(kind, {});
         for (let i = 0; i < 20; i++) await store.appendJobLog(j1.id, `line ${i}`);
         await store.appendJobLog(j2.id, 'other');
-        expect(await store.getJobLog(j1.id)).toEqual(
-          Array.from({ length: 20 }, (_, i) => `line ${i}`),
-        );
+        expect(await store.getJobLog(j1.id)).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i}`));
         expect(await store.getJobLog(j2.id)).toEqual(['other']);
         expect(await store.getJobLog(randomUUID())).toEqual([]);
         await expect(store.appendJobLog(randomUUID(), 'x')).rejects.toThrow(/not found/);

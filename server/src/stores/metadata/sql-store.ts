@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  AuditEntry,
-  JobPatch,
-  JobRecord,
-  JobStatus,
-  MetadataStore,
-  RegistryRecord,
-} from '../types';
+import type { AuditEntry, JobPatch, JobRecord, JobStatus, MetadataStore, RegistryRecord } from '../types';
 import { migrate } from './migrations';
 import type { SqlDriver } from './sql-driver';
 
@@ -114,11 +107,7 @@ export class SqlMetadataStore implements MetadataStore {
     return rows[0] ? toRegistry<T>(rows[0]) : null;
   }
 
-  async getVersion<T>(
-    kind: string,
-    name: string,
-    version: number,
-  ): Promise<RegistryRecord<T> | null> {
+  async getVersion<T>(kind: string, name: string, version: number): Promise<RegistryRecord<T> | null> {
     if (!Number.isSafeInteger(version) || version < 1 || version > 2_147_483_647) return null;
     const rows = await this.db.query<RegistryRow>(
       `SELECT ${REGISTRY_COLS} FROM registry_versions WHERE kind = $1 AND name = $2 AND version = $3`,
@@ -247,11 +236,7 @@ export class SqlMetadataStore implements MetadataStore {
     return rows[0] ? toJob(rows[0]) : null;
   }
 
-  async listJobs(filter: {
-    kind?: string;
-    status?: JobStatus;
-    limit?: number;
-  }): Promise<JobRecord[]> {
+  async listJobs(filter: { kind?: string; status?: JobStatus; limit?: number }): Promise<JobRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.kind !== undefined) {
@@ -288,10 +273,9 @@ export class SqlMetadataStore implements MetadataStore {
 
   async getJobLog(id: string): Promise<string[]> {
     if (!UUID_RE.test(id)) return [];
-    const rows = await this.db.query<{ line: string }>(
-      'SELECT line FROM job_logs WHERE job_id = $1 ORDER BY seq',
-      [id],
-    );
+    const rows = await this.db.query<{ line: string }>('SELECT line FROM job_logs WHERE job_id = $1 ORDER BY seq', [
+      id,
+    ]);
     return rows.map((r) => r.line);
   }
 
@@ -300,10 +284,12 @@ export class SqlMetadataStore implements MetadataStore {
   async audit(entry: Omit<AuditEntry, 'at'>): Promise<void> {
     requireText('actor', entry.actor);
     requireText('action', entry.action);
-    await this.db.query(
-      'INSERT INTO audit_log (actor, action, target, detail) VALUES ($1, $2, $3, $4::jsonb)',
-      [entry.actor, entry.action, entry.target, toJson(entry.detail)],
-    );
+    await this.db.query('INSERT INTO audit_log (actor, action, target, detail) VALUES ($1, $2, $3, $4::jsonb)', [
+      entry.actor,
+      entry.action,
+      entry.target,
+      toJson(entry.detail),
+    ]);
   }
 
   /** Newest first. */

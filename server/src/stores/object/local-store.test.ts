@@ -58,16 +58,7 @@ describe('LocalObjectStore', () => {
     for (const k of ['b/2', 'a/x/1', 'a/x/10', 'a/x/2', 'a/xy', 'a/y/1', 'c', 'ab/1']) {
       await store.put(k, Buffer.from(k));
     }
-    expect(await store.list('')).toEqual([
-      'a/x/1',
-      'a/x/10',
-      'a/x/2',
-      'a/xy',
-      'a/y/1',
-      'ab/1',
-      'b/2',
-      'c',
-    ]);
+    expect(await store.list('')).toEqual(['a/x/1', 'a/x/10', 'a/x/2', 'a/xy', 'a/y/1', 'ab/1', 'b/2', 'c']);
     expect(await store.list('a/')).toEqual(['a/x/1', 'a/x/10', 'a/x/2', 'a/xy', 'a/y/1']);
     expect(await store.list('a/x')).toEqual(['a/x/1', 'a/x/10', 'a/x/2', 'a/xy']);
     expect(await store.list('a/x/')).toEqual(['a/x/1', 'a/x/10', 'a/x/2']);
@@ -94,9 +85,7 @@ describe('LocalObjectStore', () => {
     ];
     for (const [key, why] of bad) {
       await expect(store.put(key, Buffer.from('x')), key).rejects.toThrow(why);
-      await expect(store.put(key, Buffer.from('x')), key).rejects.toThrow(
-        `invalid object key ${JSON.stringify(key)}`,
-      );
+      await expect(store.put(key, Buffer.from('x')), key).rejects.toThrow(`invalid object key ${JSON.stringify(key)}`);
       await expect(store.get(key), key).rejects.toThrow(/invalid object key/);
       await expect(store.exists(key), key).rejects.toThrow(/invalid object key/);
       await expect(store.delete(key), key).rejects.toThrow(/invalid object key/);

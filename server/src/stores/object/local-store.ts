@@ -1,16 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import {
-  copyFile,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectStore } from '../types';
@@ -162,8 +152,7 @@ export class LocalObjectStore implements ObjectStore {
       const key = dirKey === '' ? e.name : `${dirKey}/${e.name}`;
       if (e.isDirectory()) {
         // Descend only where keys could still match the prefix.
-        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`))
-          await this.walk(key, prefix, out);
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await this.walk(key, prefix, out);
       } else if (e.isFile() && key.startsWith(prefix)) {
         out.push(key);
       }

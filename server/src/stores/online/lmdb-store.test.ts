@@ -46,19 +46,22 @@ describe('LmdbOnlineStore', () => {
 
   it('timestamp guard: older rows are skipped, newer and equal ones replace', async () => {
     await store.writeBatch('v', [{ entityKey: key(1), eventTs: 100, values: { x: 'first' } }]);
-    expect(
-      await store.writeBatch('v', [{ entityKey: key(1), eventTs: 99, values: { x: 'older' } }]),
-    ).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch('v', [{ entityKey: key(1), eventTs: 99, values: { x: 'older' } }])).toEqual({
+      written: 0,
+      skippedOlder: 1,
+    });
     expect((await store.read('v', [key(1)]))[0]).toEqual({ eventTs: 100, values: { x: 'first' } });
 
-    expect(
-      await store.writeBatch('v', [{ entityKey: key(1), eventTs: 100, values: { x: 'equal' } }]),
-    ).toEqual({ written: 1, skippedOlder: 0 });
+    expect(await store.writeBatch('v', [{ entityKey: key(1), eventTs: 100, values: { x: 'equal' } }])).toEqual({
+      written: 1,
+      skippedOlder: 0,
+    });
     expect((await store.read('v', [key(1)]))[0]).toEqual({ eventTs: 100, values: { x: 'equal' } });
 
-    expect(
-      await store.writeBatch('v', [{ entityKey: key(1), eventTs: 200, values: { x: 'newer' } }]),
-    ).toEqual({ written: 1, skippedOlder: 0 });
+    expect(await store.writeBatch('v', [{ entityKey: key(1), eventTs: 200, values: { x: 'newer' } }])).toEqual({
+      written: 1,
+      skippedOlder: 0,
+    });
     expect((await store.read('v', [key(1)]))[0]).toEqual({ eventTs: 200, values: { x: 'newer' } });
   });
 
@@ -70,10 +73,7 @@ describe('LmdbOnlineStore', () => {
       { entityKey: key(2), eventTs: 300, values: { x: 'newest' } },
     ]);
     expect(res).toEqual({ written: 3, skippedOlder: 1 });
-    expect((await store.read('v', [key(1), key(2)])).map((r) => r?.values.x)).toEqual([
-      'newest',
-      'newest',
-    ]);
+    expect((await store.read('v', [key(1), key(2)])).map((r) => r?.values.x)).toEqual(['newest', 'newest']);
   });
 
   it('deleteView removes only that view, including views whose name extends it', async () => {
@@ -86,10 +86,7 @@ describe('LmdbOnlineStore', () => {
     await store.writeBatch('b', rows(4, 'b'));
     expect(await store.deleteView('a')).toBe(25);
     expect(await store.read('a', [key(0), key(24)])).toEqual([null, null]);
-    expect((await store.read('ab', [key(0), key(4)])).map((r) => r?.values.tag)).toEqual([
-      'ab',
-      'ab',
-    ]);
+    expect((await store.read('ab', [key(0), key(4)])).map((r) => r?.values.tag)).toEqual(['ab', 'ab']);
     expect((await store.read('a b', [key(2)]))[0]?.values.tag).toBe('a b');
     expect((await store.read('b', [key(3)]))[0]?.values.tag).toBe('b');
     expect(await store.deleteView('a')).toBe(0);
@@ -113,12 +110,12 @@ describe('LmdbOnlineStore', () => {
 
   it('rejects bad input', async () => {
     await expect(store.writeBatch('', [])).rejects.toThrow(/view/);
-    await expect(
-      store.writeBatch('v', [{ entityKey: '', eventTs: 1, values: {} }]),
-    ).rejects.toThrow(/row #0: entityKey/);
-    await expect(
-      store.writeBatch('v', [{ entityKey: key(1), eventTs: Number.NaN, values: {} }]),
-    ).rejects.toThrow(/eventTs must be a finite number/);
+    await expect(store.writeBatch('v', [{ entityKey: '', eventTs: 1, values: {} }])).rejects.toThrow(
+      /row #0: entityKey/,
+    );
+    await expect(store.writeBatch('v', [{ entityKey: key(1), eventTs: Number.NaN, values: {} }])).rejects.toThrow(
+      /eventTs must be a finite number/,
+    );
   });
 
   it('data persists across reopen; a read-only store reads but refuses writes', async () => {
@@ -169,11 +166,7 @@ describe('LmdbOnlineStore', () => {
          await s.close();`,
         [join(dir, 'online'), JSON.stringify([key(2), key(3), key(1)])],
       );
-      expect(JSON.parse(out)).toEqual([
-        { eventTs: 20, values: { n: 2 } },
-        null,
-        { eventTs: 10, values: { n: 1 } },
-      ]);
+      expect(JSON.parse(out)).toEqual([{ eventTs: 20, values: { n: 2 } }, null, { eventTs: 10, values: { n: 1 } }]);
     });
 
     it('an open store sees writes committed by another process, and the guard holds across them', async () => {

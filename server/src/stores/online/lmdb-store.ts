@@ -39,10 +39,7 @@ export class LmdbOnlineStore implements OnlineStore {
     return new LmdbOnlineStore(db, readOnly);
   }
 
-  async writeBatch(
-    view: string,
-    rows: OnlineWrite[],
-  ): Promise<{ written: number; skippedOlder: number }> {
+  async writeBatch(view: string, rows: OnlineWrite[]): Promise<{ written: number; skippedOlder: number }> {
     this.assertWritable();
     requireView(view);
     rows.forEach((row, i) => {
