@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../test-support/net';
 import { tempDir } from '../test-support/platform';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -42,14 +42,6 @@ function plinth(args: string[], env: Record<string, string> = {}, timeoutMs = 60
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function waitForHealth(url: string, child: ChildProcess, log: () => string): Promise<void> {

@@ -74,7 +74,9 @@ export async function createControlPlane(
   const runner = new JobRunner(localQueue(p.meta), jobHandlers(p), log.child({ component: 'jobs' }));
   registerJobRoutes(app, p);
 
-  app.get('/api/v1/health', async () => ({ status: 'ok', version: VERSION, role: 'control-plane' }));
+  // Polled constantly (health checks, the inference tier's deployment watch): not worth a log line each.
+  const quiet = { logLevel: 'warn' as const };
+  app.get('/api/v1/health', quiet, async () => ({ status: 'ok', version: VERSION, role: 'control-plane' }));
   const openapi = buildOpenApi(VERSION);
   app.get('/api/v1/openapi.json', async () => openapi);
 
@@ -277,7 +279,7 @@ export async function createControlPlane(
   );
 
   // Deployments.
-  app.get('/api/v1/deployments', async () => ({
+  app.get('/api/v1/deployments', quiet, async () => ({
     items: (await p.meta.listLatest<Deployment>('deployment')).map((r) => r.spec),
   }));
   app.get<{ Params: { name: string } }>(

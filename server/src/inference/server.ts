@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { PlinthClient, problem, ProblemError, type FieldError, type PredictResponse } from '@plinth/schema';
+import { PlinthClient, problem, ProblemError, type PredictResponse } from '@plinth/schema';
+import { assembleInputs, onlineRefs } from '@plinth/kernel-lib';
 import type { ObjectStore, OnlineStore } from '../stores/types';
 import { installProblemHandlers, installTokenAuth } from '../http/problems';
 import { readOnlineFeatures, type OnlineResultRow } from '../featurestore/online-read';
@@ -26,41 +27,12 @@ type Instance = Record<string, unknown>;
  * missing value falls back to the input's declared default (cold start), flagged.
  */
 export async function predict(m: LoadedModel, online: OnlineStore, instances: Instance[]): Promise<PredictResponse> {
-  const refs = m.inputs.flatMap((i) =>
-    i.source.kind === 'online' ? [{ view: i.source.view, feature: i.source.feature }] : [],
-  );
+  const refs = onlineRefs(m.inputs);
   const rows: OnlineResultRow[] = refs.length
     ? await readOnlineFeatures(online, m.views, refs, instances)
     : instances.map(() => ({ values: {}, statuses: {} }));
-  const errors: FieldError[] = [];
-  const tensors: Record<string, Float64Array> = {};
-  const statuses: PredictResponse['predictions'][number]['featureStatuses'][] = instances.map(() => ({}));
-  for (const input of m.inputs) {
-    const col = new Float64Array(instances.length);
-    instances.forEach((inst, i) => {
-      let v: unknown;
-      if (input.source.kind === 'online') {
-        const ref = `${input.source.view}:${input.source.feature}`;
-        v = rows[i].values[ref];
-        statuses[i][input.name] = rows[i].statuses[ref];
-      } else {
-        v = inst[input.name];
-        statuses[i][input.name] = 'request';
-        if (v !== undefined && v !== null && typeof v !== 'number') {
-          errors.push({ pointer: `/instances/${i}/${input.name}`, detail: 'must be a number' });
-        }
-      }
-      if (typeof v === 'boolean') v = v ? 1 : 0;
-      if (typeof v !== 'number') {
-        if (input.default !== undefined && input.default !== null) {
-          v = input.default;
-          statuses[i][input.name] = 'default';
-        } else v = NaN;
-      }
-      col[i] = v as number;
-    });
-    tensors[input.name] = col;
-  }
+  // The same assembly the notebook's LocalPipeline uses: identical inputs, identical outputs.
+  const { columns: tensors, statuses, errors } = assembleInputs(m.inputs, rows, instances);
   if (errors.length)
     throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
   const outputs = await m.session.run(tensors);
@@ -88,15 +60,16 @@ export async function createInferenceServer(
   installTokenAuth(app, opts.token, ['/v1/health', '/v2/health/live', '/v2/health/ready']);
   const maxInstances = opts.maxInstances ?? 1000;
 
-  app.get('/v1/health', async () => ({
+  const quiet = { logLevel: 'warn' as const };
+  app.get('/v1/health', quiet, async () => ({
     status: 'ok',
     version: VERSION,
     role: 'inference',
     models: cache.list().map((m) => ({ deployment: m.deployment.name, model: m.model.name, version: m.model.version })),
     controlPlaneError: cache.lastError,
   }));
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) =>
+  app.get('/v2/health/live', quiet, async () => ({ live: true }));
+  app.get('/v2/health/ready', quiet, async (_req, reply) =>
     reply.code(cache.lastRefresh ? 200 : 503).send({ ready: !!cache.lastRefresh }),
   );
 

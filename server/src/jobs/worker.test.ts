@@ -4,9 +4,9 @@
  * data, online rows, example-set versions) land where the control plane reads them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../test-support/net';
 import { PlinthClient } from '@plinth/schema';
 import { jobOutcome, sharedDemoLake, tempDir } from '../test-support/platform';
 import { demoEntities, demoFeatureViews, demoLabelViews, demoSources } from '../cli/demo-definitions';
@@ -14,14 +14,6 @@ import { applyDefinitions } from '../cli/apply';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const bin = path.join(repoRoot, 'server', 'bin', 'plinth.js');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const children: ChildProcess[] = [];
 function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string } {
