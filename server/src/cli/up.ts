@@ -161,6 +161,8 @@ export async function up(config: PlinthConfig, opts: UpOptions): Promise<void> {
         '--ServerApp.port_retries=0',
         `--ServerApp.root_dir=${opts.notebookDir}`,
         `--IdentityProvider.token=${token}`,
+        // Containers and CI machines often run as root, which JupyterLab refuses by default.
+        ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
       ],
       env,
     );
