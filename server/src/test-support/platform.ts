@@ -34,6 +34,8 @@ export interface TestPlatformOptions {
   pollMs?: number;
   /** Require `Authorization: Bearer <token>` on every route but health. */
   token?: string;
+  /** A postgres:// URL: keep metadata in PostgreSQL instead of PGlite. */
+  metadataUrl?: string;
 }
 
 export interface TestInference {
@@ -92,7 +94,10 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
   const dataDir = tempDir('data');
   const lakeDir = opts.lakeDir ?? (await sharedDemoLake());
   // An empty env: the developer's PLINTH_* variables must not leak into tests.
-  const config = loadConfig({ dataDir, lakeDir, port: 0, inferPort: 0, token: opts.token, logLevel: 'silent' }, {});
+  const config = loadConfig(
+    { dataDir, lakeDir, port: 0, inferPort: 0, token: opts.token, metadataUrl: opts.metadataUrl, logLevel: 'silent' },
+    {},
+  );
   const log = testLogger();
   const platform = await openPlatform(config);
   const controlPlane = await createControlPlane(platform, log);
