@@ -6,6 +6,7 @@ import {
   problem,
   ProblemError,
   type ApplyResult,
+  type DatasetStatistics,
   type DataSource,
   type Deployment,
   type Entity,
@@ -17,6 +18,8 @@ import {
   type ModelVersion,
   type Pipeline,
   type PredictResponse,
+  type PlannedChange,
+  type StatisticsOptions,
 } from '@plinth/schema';
 import { progress } from './display';
 import { readParquetAsArrow, numericColumns } from './example-store';
@@ -135,6 +138,18 @@ export class Plinth {
     return out;
   }
 
+  /**
+   * What `apply` would change for these definitions, without changing anything: per document
+   * create, update (with the JSON Pointers of the changed fields) or unchanged.
+   *
+   * @example
+   * const { changes } = await p.plan({ featureViews: [userFeatures] });
+   * plinth.showTable(changes.map((c) => ({ name: c.name, action: c.action, fields: c.changes.join(', ') })));
+   */
+  plan(defs: Definitions): Promise<{ changes: PlannedChange[] }> {
+    return this.client.plan(defs);
+  }
+
   private async follow(job: Job, title: string): Promise<Job> {
     const bar = progress(title);
     const done = await this.client.waitForJob(job.id, (j) => bar.update(j.progress, j.status));
@@ -179,6 +194,35 @@ export class Plinth {
   async loadExampleSet(name: string, version?: number): Promise<Table> {
     const es = await this.client.getExampleSet(name, version);
     return readParquetAsArrow(es.location.files, es);
+  }
+
+  /**
+   * Statistics of a view's newest materialization (rows, bytes, per column missing %, mean,
+   * variance, min, max, approximate distinct count, histogram or top values), plus `table`:
+   * one flat row per column for `showTable`. Label views need `{ kind: 'label-view' }`.
+   *
+   * @example
+   * const s = await p.statistics('user_features');
+   * showTable(s.table, `${s.rows} rows, ${s.totalMissingPercent.toFixed(2)}% missing`);
+   */
+  async statistics(
+    view: string,
+    opts: StatisticsOptions = {},
+  ): Promise<DatasetStatistics & { table: Record<string, string | number | null>[] }> {
+    const s = await this.client.getStatistics(view, opts);
+    const table = s.columns.map((c) => ({
+      column: c.name,
+      type: c.type,
+      role: c.role,
+      'missing %': c.missingPercent,
+      distinct: c.distinctApprox,
+      mean: c.mean ?? null,
+      variance: c.variance ?? null,
+      min: c.min ?? null,
+      max: c.max ?? null,
+      top: c.topValues?.map((t) => `${t.value} (${t.count})`).join(', ') ?? null,
+    }));
+    return { ...s, table };
   }
 
   /** Online features of entities, as the control plane reads them. */

@@ -62,3 +62,21 @@ export interface HealthResponse {
   version: string;
   role: 'control-plane' | 'inference';
 }
+
+/** One document's fate in a plan: what `apply` would do with it. */
+export interface PlannedChange {
+  kind: 'entity' | 'data-source' | 'feature-view' | 'label-view';
+  name: string;
+  action: 'create' | 'update' | 'unchanged';
+  /** The version an update replaces; null for a create. */
+  currentVersion: number | null;
+  /** JSON Pointers of the fields an update changes. */
+  changes: string[];
+}
+
+export interface DefinitionSet {
+  entities?: T.Entity[];
+  dataSources?: T.DataSource[];
+  featureViews?: T.FeatureView[];
+  labelViews?: T.LabelView[];
+}

@@ -1,6 +1,8 @@
 import type * as T from './generated/types';
 import type {
   ApplyResult,
+  DefinitionSet,
+  PlannedChange,
   DataSourceRecord,
   EntityRecord,
   FeatureViewRecord,
@@ -25,6 +27,18 @@ export interface ClientOptions {
   token?: string;
   fetch?: FetchLike;
 }
+
+export interface StatisticsOptions {
+  /** The view's kind (default 'feature-view'). */
+  kind?: 'feature-view' | 'label-view';
+  /** A view version (default: the latest). */
+  version?: number;
+}
+
+const statisticsPath = (view: string, opts: StatisticsOptions, history = false) => {
+  const q = [...(opts.version ? [`version=${opts.version}`] : []), ...(history ? ['history=true'] : [])];
+  return `api/v1/${opts.kind ?? 'feature-view'}s/${encodeURIComponent(view)}/statistics${q.length ? `?${q.join('&')}` : ''}`;
+};
 
 /**
  * Typed client of the Plinth control plane (browser and Node: it only needs `fetch`).
@@ -129,6 +143,20 @@ export class PlinthClient {
   }
   getEntity(name: string, version?: number): Promise<EntityRecord> {
     return this.get('entities', name, version);
+  }
+
+  /** Statistics of the newest materialization of a view (its latest version unless `version`). */
+  getStatistics(view: string, opts: StatisticsOptions = {}): Promise<T.DatasetStatistics> {
+    return this.request('GET', statisticsPath(view, opts));
+  }
+  /** Statistics of every materialization of a view version, newest first. */
+  listStatistics(view: string, opts: StatisticsOptions = {}): Promise<ItemList<T.DatasetStatistics>> {
+    return this.request('GET', statisticsPath(view, opts, true));
+  }
+
+  /** What applying these definitions would change (nothing is written). */
+  plan(defs: DefinitionSet): Promise<{ changes: PlannedChange[] }> {
+    return this.request('POST', 'api/v1/plan', defs);
   }
 
   // Jobs ----------------------------------------------------------------------------------

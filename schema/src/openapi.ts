@@ -145,8 +145,48 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       }),
     };
   }
+  for (const plural of ['feature-views', 'label-views'] as const) {
+    const k = registryKinds[plural];
+    paths[`/api/v1/${plural}/{name}/statistics`] = {
+      get: op({
+        operationId: `get${k.title}Statistics`,
+        summary: `Statistics of the newest materialization of a ${k.kind} (latest or ?version=N); ?history=true: every run's, newest first`,
+        params: [
+          nameParam,
+          { name: 'version', in: 'query', schema: { type: 'integer' } },
+          { name: 'history', in: 'query', schema: { type: 'boolean' } },
+        ],
+        ok: [200, { oneOf: [ref('statistics.json'), items(ref('statistics.json'))] }],
+      }),
+    };
+  }
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
   Object.assign(paths, {
+    '/api/v1/plan': {
+      post: op({
+        operationId: 'plan',
+        summary:
+          'What applying these definitions would change: create, update (with changed fields) or unchanged; nothing is written',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            entities: { type: 'array', items: ref('entity.json') },
+            dataSources: { type: 'array', items: ref('data-source.json') },
+            featureViews: { type: 'array', items: ref('feature-view.json') },
+            labelViews: { type: 'array', items: ref('label-view.json') },
+          },
+        },
+        ok: [
+          200,
+          {
+            type: 'object',
+            required: ['changes'],
+            properties: { changes: { type: 'array', items: { type: 'object' } } },
+          },
+        ],
+      }),
+    },
     '/api/v1/materializations': {
       post: op({
         operationId: 'materialize',

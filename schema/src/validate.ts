@@ -20,6 +20,7 @@ export interface DocumentTypes {
   deployment: T.Deployment;
   'deploy-request': T.DeployRequest;
   'materialize-request': T.MaterializeRequest;
+  statistics: T.DatasetStatistics;
 }
 export type DocumentKind = keyof DocumentTypes;
 
@@ -36,6 +37,7 @@ const schemaRefs: Record<DocumentKind, string> = {
   deployment: 'deployment.json',
   'deploy-request': 'deployment.json#/$defs/DeployRequest',
   'materialize-request': 'job.json#/$defs/MaterializeRequest',
+  statistics: 'statistics.json',
 };
 
 export const documentKinds = Object.keys(schemaRefs) as DocumentKind[];

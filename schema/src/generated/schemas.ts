@@ -398,6 +398,23 @@ export const schemas = {
           "$ref": "common.json#/$defs/VersionRef"
         }
       },
+      "timeRange": {
+        "type": "object",
+        "required": [
+          "start",
+          "end"
+        ],
+        "additionalProperties": false,
+        "description": "Label times of the first and last example.",
+        "properties": {
+          "start": {
+            "$ref": "common.json#/$defs/Timestamp"
+          },
+          "end": {
+            "$ref": "common.json#/$defs/Timestamp"
+          }
+        }
+      },
       "labelStats": {
         "type": "object",
         "additionalProperties": {
@@ -506,6 +523,10 @@ export const schemas = {
       },
       "timestampColumn": {
         "$ref": "common.json#/$defs/Name"
+      },
+      "createdTimestampColumn": {
+        "$ref": "common.json#/$defs/Name",
+        "description": "When two rows of one entity have the same event time, point-in-time joins take the one with the latest value here (else the one materialized last)."
       },
       "features": {
         "type": "array",
@@ -673,6 +694,9 @@ export const schemas = {
               "string",
               "null"
             ]
+          },
+          "statistics": {
+            "$ref": "statistics.json"
           }
         }
       }
@@ -1222,6 +1246,208 @@ export const schemas = {
             "detail": {
               "type": "string"
             }
+          }
+        }
+      }
+    }
+  },
+  "statistics.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://plinth.dev/schemas/statistics.json",
+    "title": "DatasetStatistics",
+    "description": "Metadata and statistics of the rows one materialization run wrote (one document per run, kept over time). For numeric columns NULL, NaN and +/-Infinity count as missing and are left out of every other statistic.",
+    "type": "object",
+    "required": [
+      "view",
+      "version",
+      "jobId",
+      "computedAt",
+      "rows",
+      "bytes",
+      "lastEventTime",
+      "totalMissingPercent",
+      "columns"
+    ],
+    "additionalProperties": false,
+    "properties": {
+      "view": {
+        "$ref": "common.json#/$defs/Name"
+      },
+      "version": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Version of the view."
+      },
+      "jobId": {
+        "type": "string",
+        "description": "The materialization job that wrote the rows."
+      },
+      "computedAt": {
+        "$ref": "common.json#/$defs/Timestamp"
+      },
+      "rows": {
+        "type": "integer",
+        "minimum": 0
+      },
+      "bytes": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Size of the Parquet file the run wrote."
+      },
+      "lastEventTime": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "format": "date-time",
+        "description": "Newest event time among the run's rows."
+      },
+      "totalMissingPercent": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 100,
+        "description": "Missing cells over all cells (rows x columns), in percent."
+      },
+      "columns": {
+        "type": "array",
+        "items": {
+          "$ref": "#/$defs/ColumnStatistics"
+        }
+      }
+    },
+    "$defs": {
+      "ColumnStatistics": {
+        "type": "object",
+        "required": [
+          "name",
+          "type",
+          "role",
+          "missing",
+          "missingPercent",
+          "distinctApprox"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "type": {
+            "$ref": "common.json#/$defs/ValueType"
+          },
+          "role": {
+            "enum": [
+              "key",
+              "timestamp",
+              "feature",
+              "label"
+            ]
+          },
+          "missing": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "NULLs (and, for numbers, NaN and +/-Infinity)."
+          },
+          "missingPercent": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 100
+          },
+          "nonFinite": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Numeric columns: how many of the missing values are NaN or +/-Infinity rather than NULL."
+          },
+          "distinctApprox": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Approximate number of distinct present values (HyperLogLog)."
+          },
+          "mean": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "description": "Numeric columns; null without values."
+          },
+          "variance": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "description": "Numeric columns: sample variance (n - 1); null with fewer than 2 values."
+          },
+          "min": {
+            "type": [
+              "number",
+              "string",
+              "null"
+            ],
+            "description": "Numeric columns: a number; timestamp columns: an ISO 8601 string; null without values."
+          },
+          "max": {
+            "type": [
+              "number",
+              "string",
+              "null"
+            ],
+            "description": "Numeric columns: a number; timestamp columns: an ISO 8601 string; null without values."
+          },
+          "histogram": {
+            "$ref": "#/$defs/Histogram"
+          },
+          "topValues": {
+            "type": "array",
+            "maxItems": 10,
+            "description": "String and bool columns: the most frequent present values, most frequent first (ties by value).",
+            "items": {
+              "$ref": "#/$defs/TopValue"
+            }
+          }
+        }
+      },
+      "Histogram": {
+        "type": "object",
+        "description": "Numeric columns with at least one value: 10 equal-width bins from min to max; a value equal to max falls in the last bin. A constant column has all edges equal and every value in the first bin.",
+        "required": [
+          "edges",
+          "counts"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "edges": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            },
+            "minItems": 11,
+            "maxItems": 11
+          },
+          "counts": {
+            "type": "array",
+            "items": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "minItems": 10,
+            "maxItems": 10
+          }
+        }
+      },
+      "TopValue": {
+        "type": "object",
+        "required": [
+          "value",
+          "count"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "value": {
+            "type": "string",
+            "description": "Bools as 'true' / 'false'."
+          },
+          "count": {
+            "type": "integer",
+            "minimum": 1
           }
         }
       }

@@ -38,6 +38,10 @@ export interface PlinthSchemas {
   Pipeline?: Pipeline;
   Input?: PipelineInput;
   Problem?: Problem;
+  DatasetStatistics?: DatasetStatistics;
+  ColumnStatistics?: ColumnStatistics;
+  Histogram?: Histogram;
+  TopValue?: TopValue;
 }
 export interface Tags {
   [k: string]: string;
@@ -189,6 +193,13 @@ export interface ExampleSet {
   columns: ExampleSetColumn[];
   labelView: VersionRef;
   featureViews: VersionRef[];
+  /**
+   * Label times of the first and last example.
+   */
+  timeRange?: {
+    start: string;
+    end: string;
+  };
   labelStats?: {
     [k: string]: {
       count?: number;
@@ -254,6 +265,10 @@ export interface FeatureView {
    */
   timestampColumn: string;
   /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  createdTimestampColumn?: string;
+  /**
    * @minItems 1
    * @maxItems 1000
    */
@@ -315,6 +330,102 @@ export interface MaterializationResult {
   onlineWritten: number;
   onlineSkippedOlder?: number;
   lastEventTime?: string | null;
+  statistics?: DatasetStatistics;
+}
+/**
+ * Metadata and statistics of the rows one materialization run wrote (one document per run, kept over time). For numeric columns NULL, NaN and +/-Infinity count as missing and are left out of every other statistic.
+ */
+export interface DatasetStatistics {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  view: string;
+  /**
+   * Version of the view.
+   */
+  version: number;
+  /**
+   * The materialization job that wrote the rows.
+   */
+  jobId: string;
+  computedAt: string;
+  rows: number;
+  /**
+   * Size of the Parquet file the run wrote.
+   */
+  bytes: number;
+  /**
+   * Newest event time among the run's rows.
+   */
+  lastEventTime: string | null;
+  /**
+   * Missing cells over all cells (rows x columns), in percent.
+   */
+  totalMissingPercent: number;
+  columns: ColumnStatistics[];
+}
+export interface ColumnStatistics {
+  name: string;
+  type: ValueType;
+  role: "key" | "timestamp" | "feature" | "label";
+  /**
+   * NULLs (and, for numbers, NaN and +/-Infinity).
+   */
+  missing: number;
+  missingPercent: number;
+  /**
+   * Numeric columns: how many of the missing values are NaN or +/-Infinity rather than NULL.
+   */
+  nonFinite?: number;
+  /**
+   * Approximate number of distinct present values (HyperLogLog).
+   */
+  distinctApprox: number;
+  /**
+   * Numeric columns; null without values.
+   */
+  mean?: number | null;
+  /**
+   * Numeric columns: sample variance (n - 1); null with fewer than 2 values.
+   */
+  variance?: number | null;
+  /**
+   * Numeric columns: a number; timestamp columns: an ISO 8601 string; null without values.
+   */
+  min?: number | string | null;
+  /**
+   * Numeric columns: a number; timestamp columns: an ISO 8601 string; null without values.
+   */
+  max?: number | string | null;
+  histogram?: Histogram;
+  /**
+   * String and bool columns: the most frequent present values, most frequent first (ties by value).
+   *
+   * @maxItems 10
+   */
+  topValues?: TopValue[];
+}
+/**
+ * Numeric columns with at least one value: 10 equal-width bins from min to max; a value equal to max falls in the last bin. A constant column has all edges equal and every value in the first bin.
+ */
+export interface Histogram {
+  /**
+   * @minItems 11
+   * @maxItems 11
+   */
+  edges: number[];
+  /**
+   * @minItems 10
+   * @maxItems 10
+   */
+  counts: number[];
+}
+export interface TopValue {
+  /**
+   * Bools as 'true' / 'false'.
+   */
+  value: string;
+  count: number;
 }
 /**
  * Like a feature view, but its columns are labels: the spine of example sets. The query returns the join keys of every entity, the timestamp column and the labels.

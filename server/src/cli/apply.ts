@@ -45,3 +45,10 @@ export async function applyDefinitions(client: PlinthClient, defs: Definitions):
   for (const v of defs.labelViews ?? []) out.push(await client.applyLabelView(v));
   return out;
 }
+
+/** One set of definitions from several files, in file order. */
+export function mergeDefinitions(all: Definitions[]): Definitions {
+  const out: Required<Definitions> = { entities: [], dataSources: [], featureViews: [], labelViews: [] };
+  for (const d of all) for (const k of SECTIONS) out[k].push(...((d[k] ?? []) as never[]));
+  return out;
+}

@@ -164,6 +164,40 @@ describe('plinth serve and apply', () => {
     await expect(fetch(`http://127.0.0.1:${filePort}/api/v1/health`)).rejects.toThrow();
   });
 
+  it('plans without writing: create, then unchanged and update with the changed field; errors exit 1', async () => {
+    const dir = tempDir('plan');
+    const file = path.join(dir, 'product.yaml');
+    const entity = (description: string) =>
+      [
+        'entities:',
+        '  - name: product',
+        `    description: ${description}`,
+        '    joinKeys:',
+        '      - { name: product_id, type: int64 }',
+        '',
+      ].join('\n');
+    fs.writeFileSync(file, entity('An item'));
+    const first = await plinth(['plan', file, '--control-plane', url]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toBe('entity product: create\nPlan: 1 to create, 0 to update, 0 unchanged.\n');
+    expect(
+      ((await (await fetch(`${url}/api/v1/entities`)).json()) as { items: { name: string }[] }).items.map(
+        (e) => e.name,
+      ),
+    ).not.toContain('product');
+
+    expect((await plinth(['apply', file, '--control-plane', url])).code).toBe(0);
+    expect((await plinth(['plan', file, '--control-plane', url])).stdout).toContain('entity product: unchanged');
+    fs.writeFileSync(file, entity('Something we sell'));
+    const update = await plinth(['plan', file, '--control-plane', url]);
+    expect(update.stdout).toContain('entity product: update (version 1 -> new version): /description');
+
+    fs.writeFileSync(file, 'entities:\n  - { name: Product, joinKeys: [] }\n');
+    const bad = await plinth(['plan', file, '--control-plane', url]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('/entities/0/name');
+  });
+
   it('applies a valid file, and reports an invalid feature view with its field pointer', async () => {
     const dir = tempDir('defs');
     const good = path.join(dir, 'good.yaml');

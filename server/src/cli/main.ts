@@ -12,7 +12,7 @@ import { createLogger } from './logger';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
-import { applyDefinitions, readDefinitions } from './apply';
+import { applyDefinitions, mergeDefinitions, readDefinitions } from './apply';
 import { writeDemoLake, yesterday, type DemoSize } from './demo-data';
 import { repoRoot, up } from './up';
 
@@ -214,6 +214,28 @@ export function buildProgram(): Command {
         });
       },
     );
+
+  withCommon(program.command('plan'))
+    .description(
+      'show what `apply` would change for definition files (create, update with the changed fields, unchanged); writes nothing',
+    )
+    .argument('<files...>', 'definition files (YAML or JSON)')
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(async (files: string[], f: CommonFlags & { controlPlane?: string }) => {
+      const config = loadConfig(overrides(f));
+      const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+      const defs = mergeDefinitions(files.map(readDefinitions));
+      const { changes } = await client.plan(defs);
+      for (const c of changes) {
+        const what =
+          c.action === 'update'
+            ? `update (version ${c.currentVersion} -> new version): ${c.changes.join(', ')}`
+            : c.action;
+        process.stdout.write(`${c.kind} ${c.name}: ${what}\n`);
+      }
+      const n = (a: string) => changes.filter((c) => c.action === a).length;
+      process.stdout.write(`Plan: ${n('create')} to create, ${n('update')} to update, ${n('unchanged')} unchanged.\n`);
+    });
 
   withCommon(program.command('apply'))
     .description('apply definitions (entities, dataSources, featureViews, labelViews) from YAML or JSON files')

@@ -140,8 +140,17 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       const fts = rv.record.spec.timestampColumn;
       const tsAlias = `__ts${j}`;
       const featSel = rv.features.map((f) => `${ident(f)} AS ${ident(featureColumnName(name, f))}`);
+      // Equal event times for one entity: the row created last wins (the view's
+      // createdTimestampColumn, else the file committed last), so the join is deterministic.
+      const created = rv.record.spec.createdTimestampColumn;
+      const tieBreak = [
+        ...(created ? [`${ident(created)} DESC NULLS LAST`] : []),
+        `list_position(${files(rv.files)}, filename) DESC`,
+      ].join(', ');
       ctes.push(
-        `fv${j} AS (SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')} FROM read_parquet(${files(rv.files)}))`,
+        `fv${j} AS (SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')} ` +
+          `FROM read_parquet(${files(rv.files)}, filename = true) ` +
+          `QUALIFY row_number() OVER (PARTITION BY ${[...rv.keys, fts].map(ident).join(', ')} ORDER BY ${tieBreak}) = 1)`,
       );
       const on = [
         ...rv.keys.map((k) => `${prev}.${ident(k)} = f.${ident(k)}`),
@@ -185,7 +194,9 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
           `count(${ident(l)}) AS ${ident(`${l}__count`)}, count(*) - count(${ident(l)}) AS ${ident(`${l}__missing`)}, avg(${ident(l)}::DOUBLE) AS ${ident(`${l}__mean`)}`,
       )
       .join(', ');
-    const [stats] = await engine.rows(`SELECT count(*) AS __rows, ${statsSql} FROM examples`);
+    const [stats] = await engine.rows(
+      `SELECT count(*) AS __rows, min(${ident(lts)}) AS __first, max(${ident(lts)}) AS __last, ${statsSql} FROM examples`,
+    );
     const rows = Number(stats.__rows as bigint);
     if (rows === 0) {
       throw invalid(`the example set '${spec.name}' would be empty`, [
@@ -209,6 +220,7 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       bytes: bytes.length,
       columns,
       labelView: { name: label.name, version: label.version },
+      timeRange: { start: (stats.__first as Date).toISOString(), end: (stats.__last as Date).toISOString() },
       featureViews: [...views.values()].map((v) => ({ name: v.record.name, version: v.record.version })),
       labelStats: Object.fromEntries(
         labels.map((l) => [

@@ -7,6 +7,7 @@ import { OfflineEngine, literal } from '../offline/duckdb';
 import { encodeEntityKey } from '../stores/online/entity-key';
 import { readOfflineManifest } from './offline-manifest';
 import { jobOutcome, startTestPlatform, tempDir, type TestPlatform } from '../test-support/platform';
+import { writeParquet } from '../test-support/lake';
 
 /**
  * A hand-made lake where the right answer is known row by row. User 1 has scores at
@@ -39,15 +40,6 @@ const LABELS: { user: number; ts: string; expected: number | null; why: string }
   { user: 2, ts: '2026-01-20 00:00:00', expected: null, why: 'expired by TTL' },
   { user: 3, ts: '2026-01-04 00:00:00', expected: null, why: 'entity without features' },
 ];
-
-async function writeParquet(file: string, selectSql: string): Promise<void> {
-  const engine = await OfflineEngine.create({ threads: 1 });
-  try {
-    await engine.copyToParquet(selectSql, file);
-  } finally {
-    engine.close();
-  }
-}
 
 const valuesSql = (rows: Row[], cols: string) =>
   `SELECT * FROM (VALUES ${rows.map((r) => `(${r.map((v) => (typeof v === 'string' ? `TIMESTAMP ${literal(v)}` : v)).join(', ')})`).join(', ')}) AS t(${cols})`;

@@ -17,6 +17,7 @@ import { encodeEntityKey } from '../stores/online/entity-key';
 import { OfflineEngine, ident, literal } from '../offline/duckdb';
 import { commitOfflineManifest, offlinePrefix, readOfflineManifest } from './offline-manifest';
 import { toOnlineValue } from './values';
+import { recordStatistics, viewColumns } from './statistics';
 
 export interface JobContext {
   jobId: string;
@@ -61,7 +62,8 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
     const where: string[] = [`${ident(ts)} IS NOT NULL`];
     if (req.start) where.push(`${ident(ts)} >= ${literal(req.start)}::TIMESTAMPTZ`);
     if (req.end) where.push(`${ident(ts)} < ${literal(req.end)}::TIMESTAMPTZ`);
-    const cols = [...keys, ts, ...fields.map((f) => f.name)].map(ident).join(', ');
+    const created = view.kind === 'feature-view' ? view.record.spec.createdTimestampColumn : undefined;
+    const cols = [...keys, ts, ...(created ? [created] : []), ...fields.map((f) => f.name)].map(ident).join(', ');
     await engine.run(`CREATE TEMP TABLE result AS SELECT ${cols} FROM (${spec.sql}) AS q WHERE ${where.join(' AND ')}`);
     const [{ n, last }] = (await engine.rows(`SELECT count(*) AS n, max(${ident(ts)}) AS last FROM result`)) as {
       n: bigint;
@@ -75,6 +77,7 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
     const local = path.join(tmpDir, 'part-0.parquet');
     await engine.copyToParquet(`SELECT * FROM result ORDER BY ${ident(ts)}`, local);
     const key = `${offlinePrefix(spec.name, version)}/run=${ctx.jobId}/part-0.parquet`;
+    const bytes = fs.statSync(local).size;
     await p.objects.putFile(key, local);
     const previous = await readOfflineManifest(p.objects, spec.name, version);
     const incremental = !!(req.start || req.end);
@@ -94,6 +97,9 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       committedAt: new Date().toISOString(),
     });
     await ctx.log(`committed offline ${key}`);
+    const columns = viewColumns(entities, ts, fields, view.kind);
+    const meta = { view: spec.name, version, jobId: ctx.jobId, bytes, lastEventTime: last?.toISOString() ?? null };
+    const statistics = await recordStatistics(p.objects, engine, 'result', columns, meta);
     await ctx.progress(0.5);
 
     // Online: newest row per entity. Label views are not served online.
@@ -131,6 +137,7 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       onlineWritten: written,
       onlineSkippedOlder: skippedOlder,
       lastEventTime,
+      statistics,
     };
   } finally {
     engine.close();

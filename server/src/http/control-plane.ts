@@ -21,6 +21,7 @@ import { JobRunner } from '../jobs/runner';
 import { localQueue } from '../jobs/queue';
 import { jobHandlers } from '../jobs/handlers';
 import { registerJobRoutes } from './job-routes';
+import { registerStatisticsRoutes } from './statistics-routes';
 import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
 import { getArtifact, putArtifact } from '../repository/artifacts';
@@ -73,6 +74,7 @@ export async function createControlPlane(
 
   const runner = new JobRunner(localQueue(p.meta), jobHandlers(p), log.child({ component: 'jobs' }));
   registerJobRoutes(app, p);
+  registerStatisticsRoutes(app, p);
 
   // Polled constantly (health checks, the inference tier's deployment watch): not worth a log line each.
   const quiet = { logLevel: 'warn' as const };
@@ -113,6 +115,34 @@ export async function createControlPlane(
       return reply.code(204).send();
     });
   }
+
+  // Plan: what applying a set of definitions would change, without writing.
+  app.post('/api/v1/plan', async (req) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    const sections = ['entities', 'dataSources', 'featureViews', 'labelViews'];
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw new ProblemError(
+        problem(400, 'Invalid request', 'send an object with ' + sections.join(', '), [
+          { pointer: '', detail: 'must be an object' },
+        ]),
+      );
+    }
+    for (const [k, v] of Object.entries(body)) {
+      if (!sections.includes(k))
+        throw new ProblemError(
+          problem(400, 'Invalid request', `unknown section '${k}'`, [
+            { pointer: `/${k}`, detail: `must be one of ${sections.join(', ')}` },
+          ]),
+        );
+      if (!Array.isArray(v))
+        throw new ProblemError(
+          problem(400, 'Invalid request', `section '${k}' must be a list`, [
+            { pointer: `/${k}`, detail: 'must be a list' },
+          ]),
+        );
+    }
+    return { changes: await p.registry.plan(body) };
+  });
 
   // Jobs.
   const enqueue = async (kind: string, params: unknown) => {

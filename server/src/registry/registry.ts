@@ -1,5 +1,6 @@
 import {
   assertValid,
+  validate,
   problem,
   ProblemError,
   type DataSource,
@@ -10,10 +11,37 @@ import {
 } from '@plinth/schema';
 import type { MetadataStore, RegistryRecord } from '../stores/types';
 import { specHash } from '../util/hash';
+import { jsonDiff } from '../util/json-diff';
 import { OfflineEngine, DataSourceError, valueTypeOf } from '../offline/duckdb';
 
 export type DefinitionKind = 'entity' | 'data-source' | 'feature-view' | 'label-view';
 type Definition = Entity | DataSource | FeatureView | LabelView;
+type Lookup = (kind: string, name: string) => Promise<Definition | null>;
+
+/** A set of definitions, as `plinth apply` files and notebooks send them. */
+export interface Definitions {
+  entities?: unknown[];
+  dataSources?: unknown[];
+  featureViews?: unknown[];
+  labelViews?: unknown[];
+}
+
+const planOrder: [keyof Definitions, DefinitionKind][] = [
+  ['entities', 'entity'],
+  ['dataSources', 'data-source'],
+  ['featureViews', 'feature-view'],
+  ['labelViews', 'label-view'],
+];
+
+export interface PlannedChange {
+  kind: DefinitionKind;
+  name: string;
+  action: 'create' | 'update' | 'unchanged';
+  /** The version an update replaces; null for a create. */
+  currentVersion: number | null;
+  /** JSON Pointers of the fields an update changes. */
+  changes: string[];
+}
 
 export interface ApplyOutcome {
   kind: DefinitionKind;
@@ -68,20 +96,73 @@ export class Registry {
     await this.meta.audit({ actor, action: `delete:${kind}`, target: `${kind}/${name}`, detail: null });
   }
 
-  private async checkReferences(kind: DefinitionKind, spec: Definition): Promise<void> {
+  /**
+   * What `apply` would do with a set of definitions, without storing anything: per document
+   * create, update (with the changed fields) or unchanged. Definitions may refer to each
+   * other (a new view on a new entity); every error of every document is reported at once.
+   */
+  async plan(defs: Definitions): Promise<PlannedChange[]> {
+    const docs = planOrder.flatMap(([section, kind]) =>
+      (defs[section] ?? []).map((doc, i) => ({ section, kind, doc, i })),
+    );
+    const errors: FieldError[] = [];
+    const valid: { kind: DefinitionKind; spec: Definition; at: string }[] = [];
+    const planned = new Map<string, Definition>();
+    for (const { section, kind, doc, i } of docs) {
+      const at = `/${section}/${i}`;
+      const r = validate(kind, doc);
+      if (!r.ok) errors.push(...r.errors.map((e) => ({ ...e, pointer: at + e.pointer })));
+      else {
+        const spec = r.value as Definition;
+        if (planned.has(`${kind}/${spec.name}`))
+          errors.push({ pointer: `${at}/name`, detail: `${kind} '${spec.name}' is defined twice` });
+        planned.set(`${kind}/${spec.name}`, spec);
+        valid.push({ kind, spec, at });
+      }
+    }
+    const lookup: Lookup = async (kind, name) =>
+      planned.get(`${kind}/${name}`) ?? (await this.meta.getLatest<Definition>(kind, name))?.spec ?? null;
+    for (const { kind, spec, at } of valid) {
+      try {
+        await this.checkReferences(kind, spec, lookup);
+      } catch (e) {
+        if (!(e instanceof ProblemError)) throw e;
+        errors.push(...(e.problem.errors ?? []).map((f) => ({ ...f, pointer: at + f.pointer })));
+      }
+    }
+    if (errors.length) throw unprocessable('some definitions cannot be applied', errors);
+    return Promise.all(
+      valid.map(async ({ kind, spec }) => {
+        const current = await this.meta.getLatest<Definition>(kind, spec.name);
+        if (!current) return { kind, name: spec.name, action: 'create', currentVersion: null, changes: [] };
+        const changes = jsonDiff(current.spec, spec);
+        return {
+          kind,
+          name: spec.name,
+          action: specHash(current.spec) === specHash(spec) ? 'unchanged' : 'update',
+          currentVersion: current.version,
+          changes,
+        };
+      }),
+    );
+  }
+
+  private async checkReferences(kind: DefinitionKind, spec: Definition, lookup?: Lookup): Promise<void> {
     if (kind !== 'feature-view' && kind !== 'label-view') return;
+    const find =
+      lookup ?? (async (k: string, n: string) => (await this.meta.getLatest<Definition>(k, n))?.spec ?? null);
     const view = spec as FeatureView | LabelView;
     const errors: FieldError[] = [];
     const entities: Entity[] = [];
     for (const [i, e] of view.entities.entries()) {
-      const r = await this.meta.getLatest<Entity>('entity', e);
-      if (r) entities.push(r.spec);
+      const r = (await find('entity', e)) as Entity | null;
+      if (r) entities.push(r);
       else errors.push({ pointer: `/entities/${i}`, detail: `entity '${e}' does not exist` });
     }
     const sources: DataSource[] = [];
     for (const [i, s] of (view.sources ?? []).entries()) {
-      const r = await this.meta.getLatest<DataSource>('data-source', s);
-      if (r) sources.push(r.spec);
+      const r = (await find('data-source', s)) as DataSource | null;
+      if (r) sources.push(r);
       else errors.push({ pointer: `/sources/${i}`, detail: `data source '${s}' does not exist` });
     }
     if (errors.length) throw unprocessable(`${kind} '${view.name}' refers to definitions that do not exist`, errors);
@@ -134,6 +215,17 @@ export class Registry {
           pointer: '/timestampColumn',
           detail: `column '${view.timestampColumn}' has type ${ts}, not a timestamp`,
         });
+      const created = 'createdTimestampColumn' in view ? view.createdTimestampColumn : undefined;
+      if (created) {
+        const t = byName.get(created);
+        if (!t)
+          errors.push({ pointer: '/createdTimestampColumn', detail: `column '${created}' is not returned by the SQL` });
+        else if (valueTypeOf(t) !== 'timestamp')
+          errors.push({
+            pointer: '/createdTimestampColumn',
+            detail: `column '${created}' has type ${t}, not a timestamp`,
+          });
+      }
       const fields = 'features' in view ? view.features : view.labels;
       const listName = 'features' in view ? 'features' : 'labels';
       for (const [i, f] of fields.entries()) {
