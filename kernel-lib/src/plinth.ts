@@ -19,6 +19,7 @@ import {
   type Pipeline,
   type PredictResponse,
   type PlannedChange,
+  type QualityReport,
   type StatisticsOptions,
 } from '@plinth/schema';
 import { progress } from './display';
@@ -223,6 +224,32 @@ export class Plinth {
       top: c.topValues?.map((t) => `${t.value} (${t.count})`).join(', ') ?? null,
     }));
     return { ...s, table };
+  }
+
+  /**
+   * Data quality report of a view's newest materialization: the policy, whether the run
+   * passed (or was blocked by a strict policy), and per rule the outcome, observed value and
+   * expectation; plus `table`, one flat row per rule for `showTable`. Label views need
+   * `{ kind: 'label-view' }`; `{ version: N }` picks a view version.
+   *
+   * @example
+   * const q = await p.quality('user_features');
+   * showTable(q.table, q.passed ? 'all rules passed' : `${q.policy}: some rules failed`);
+   */
+  async quality(
+    view: string,
+    opts: StatisticsOptions = {},
+  ): Promise<QualityReport & { table: Record<string, string | number | null>[] }> {
+    const q = await this.client.getQualityReport(view, opts);
+    const table = q.results.map((r) => ({
+      rule: r.name ?? `#${r.rule} ${r.kind}`,
+      column: r.column ?? null,
+      outcome: r.outcome,
+      observed: r.observed,
+      expected: r.expected,
+      detail: r.detail,
+    }));
+    return { ...q, table };
   }
 
   /** Online features of entities, as the control plane reads them. */

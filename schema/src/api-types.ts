@@ -20,6 +20,48 @@ export interface ApplyResult {
   version: number;
   /** false when the definition equals the latest version (apply is idempotent). */
   created: boolean;
+  /** Views registered under other names with the same definition (flagged, not refused). */
+  duplicates?: CatalogRef[];
+}
+
+export interface CatalogRef {
+  kind: 'feature-view' | 'label-view' | 'entity' | 'data-source';
+  name: string;
+}
+
+/** A search hit in the catalog. */
+export interface CatalogEntry extends CatalogRef {
+  version: number;
+  description?: string;
+  team?: string;
+  owner?: string;
+  entities?: string[];
+  tags?: Record<string, string>;
+  fields?: { name: string; type: string; description?: string }[];
+  score: number;
+  matched: string[];
+  duplicates: CatalogRef[];
+}
+
+export interface CatalogQuery {
+  q?: string;
+  kind?: CatalogRef['kind'];
+  team?: string;
+  owner?: string;
+  entity?: string;
+  /** `key` or `key:value` */
+  tag?: string;
+  limit?: number;
+}
+
+/** Where a view's data comes from and who uses it. */
+export interface Lineage {
+  view: { kind: 'feature-view' | 'label-view'; name: string; version: number };
+  sources: { name: string; path: string }[];
+  entities: string[];
+  exampleSets: { name: string; version: number }[];
+  models: { name: string; version: number }[];
+  deployments: { name: string; model: string; version: number }[];
 }
 
 export interface ItemList<I> {

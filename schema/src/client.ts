@@ -1,6 +1,9 @@
 import type * as T from './generated/types';
 import type {
   ApplyResult,
+  CatalogEntry,
+  CatalogQuery,
+  Lineage,
   DefinitionSet,
   PlannedChange,
   DataSourceRecord,
@@ -35,9 +38,9 @@ export interface StatisticsOptions {
   version?: number;
 }
 
-const statisticsPath = (view: string, opts: StatisticsOptions, history = false) => {
+const statisticsPath = (view: string, opts: StatisticsOptions, history = false, doc = 'statistics') => {
   const q = [...(opts.version ? [`version=${opts.version}`] : []), ...(history ? ['history=true'] : [])];
-  return `api/v1/${opts.kind ?? 'feature-view'}s/${encodeURIComponent(view)}/statistics${q.length ? `?${q.join('&')}` : ''}`;
+  return `api/v1/${opts.kind ?? 'feature-view'}s/${encodeURIComponent(view)}/${doc}${q.length ? `?${q.join('&')}` : ''}`;
 };
 
 /**
@@ -153,10 +156,33 @@ export class PlinthClient {
   listStatistics(view: string, opts: StatisticsOptions = {}): Promise<ItemList<T.DatasetStatistics>> {
     return this.request('GET', statisticsPath(view, opts, true));
   }
+  /** Data quality report of the newest materialization of a view (its latest version unless `version`). */
+  getQualityReport(view: string, opts: StatisticsOptions = {}): Promise<T.QualityReport> {
+    return this.request('GET', statisticsPath(view, opts, false, 'quality'));
+  }
+  /** Data quality reports of every materialization of a view version, newest first. */
+  listQualityReports(view: string, opts: StatisticsOptions = {}): Promise<ItemList<T.QualityReport>> {
+    return this.request('GET', statisticsPath(view, opts, true, 'quality'));
+  }
 
   /** What applying these definitions would change (nothing is written). */
   plan(defs: DefinitionSet): Promise<{ changes: PlannedChange[] }> {
     return this.request('POST', 'api/v1/plan', defs);
+  }
+
+  /** Ranked search over every team's definitions (name, features, description, tags, entity, team, owner). */
+  searchCatalog(query: CatalogQuery = {}): Promise<ItemList<CatalogEntry>> {
+    const params = new URLSearchParams(
+      Object.entries(query)
+        .filter(([, v]) => v !== undefined && v !== '')
+        .map(([k, v]) => [k, String(v)] as [string, string]),
+    );
+    return this.request('GET', `api/v1/catalog${params.size ? `?${params}` : ''}`);
+  }
+
+  /** Sources a view reads, and the example sets, models and deployments that use it. */
+  getLineage(view: string, kind: 'feature-view' | 'label-view' = 'feature-view'): Promise<Lineage> {
+    return this.request('GET', `api/v1/${kind}s/${encodeURIComponent(view)}/lineage`);
   }
 
   // Jobs ----------------------------------------------------------------------------------

@@ -159,6 +159,18 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         ok: [200, { oneOf: [ref('statistics.json'), items(ref('statistics.json'))] }],
       }),
     };
+    paths[`/api/v1/${plural}/{name}/quality`] = {
+      get: op({
+        operationId: `get${k.title}Quality`,
+        summary: `Data quality report of the newest materialization of a ${k.kind} (latest or ?version=N); ?history=true: every run's, newest first`,
+        params: [
+          nameParam,
+          { name: 'version', in: 'query', schema: { type: 'integer' } },
+          { name: 'history', in: 'query', schema: { type: 'boolean' } },
+        ],
+        ok: [200, { oneOf: [ref('quality.json'), items(ref('quality.json'))] }],
+      }),
+    };
   }
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
   Object.assign(paths, {

@@ -21,6 +21,7 @@ export interface DocumentTypes {
   'deploy-request': T.DeployRequest;
   'materialize-request': T.MaterializeRequest;
   statistics: T.DatasetStatistics;
+  'quality-report': T.QualityReport;
 }
 export type DocumentKind = keyof DocumentTypes;
 
@@ -38,6 +39,7 @@ const schemaRefs: Record<DocumentKind, string> = {
   'deploy-request': 'deployment.json#/$defs/DeployRequest',
   'materialize-request': 'job.json#/$defs/MaterializeRequest',
   statistics: 'statistics.json',
+  'quality-report': 'quality.json',
 };
 
 export const documentKinds = Object.keys(schemaRefs) as DocumentKind[];

@@ -550,6 +550,9 @@ export const schemas = {
         "default": true,
         "description": "Push the latest values to the online store."
       },
+      "quality": {
+        "$ref": "quality.json#/$defs/Quality"
+      },
       "description": {
         "$ref": "common.json#/$defs/Description"
       },
@@ -697,6 +700,9 @@ export const schemas = {
           },
           "statistics": {
             "$ref": "statistics.json"
+          },
+          "quality": {
+            "$ref": "quality.json"
           }
         }
       }
@@ -752,6 +758,9 @@ export const schemas = {
       },
       "schedule": {
         "type": "string"
+      },
+      "quality": {
+        "$ref": "quality.json#/$defs/Quality"
       },
       "description": {
         "$ref": "common.json#/$defs/Description"
@@ -1246,6 +1255,398 @@ export const schemas = {
             "detail": {
               "type": "string"
             }
+          }
+        }
+      }
+    }
+  },
+  "quality.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://plinth.dev/schemas/quality.json",
+    "title": "QualityReport",
+    "description": "The outcome of a view's data quality rules on the rows of one materialization run (one document per run, kept in the offline store beside the statistics). Missing values are NULL and, in numeric columns, NaN.",
+    "type": "object",
+    "required": [
+      "view",
+      "version",
+      "jobId",
+      "checkedAt",
+      "policy",
+      "passed",
+      "blocked",
+      "results"
+    ],
+    "additionalProperties": false,
+    "properties": {
+      "view": {
+        "$ref": "common.json#/$defs/Name"
+      },
+      "version": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Version of the view."
+      },
+      "kind": {
+        "enum": [
+          "feature-view",
+          "label-view"
+        ]
+      },
+      "jobId": {
+        "type": "string",
+        "description": "The materialization job whose rows were checked."
+      },
+      "checkedAt": {
+        "$ref": "common.json#/$defs/Timestamp"
+      },
+      "policy": {
+        "enum": [
+          "strict",
+          "warn"
+        ]
+      },
+      "rows": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Rows of the run."
+      },
+      "passed": {
+        "type": "boolean",
+        "description": "No rule failed (skipped rules do not fail)."
+      },
+      "blocked": {
+        "type": "boolean",
+        "description": "The policy is strict and a rule failed: the run committed nothing and pushed nothing online."
+      },
+      "results": {
+        "type": "array",
+        "items": {
+          "$ref": "#/$defs/QualityResult"
+        }
+      }
+    },
+    "$defs": {
+      "Quality": {
+        "type": "object",
+        "title": "Quality",
+        "description": "Data quality rules checked on every materialization run of the view, before anything is committed.",
+        "required": [
+          "rules"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "policy": {
+            "enum": [
+              "strict",
+              "warn"
+            ],
+            "default": "warn",
+            "description": "strict: a failed rule fails the run before anything is committed offline or pushed online; warn: failures are logged and reported, the data is committed."
+          },
+          "rules": {
+            "type": "array",
+            "maxItems": 200,
+            "items": {
+              "$ref": "#/$defs/QualityRule"
+            }
+          }
+        }
+      },
+      "QualityRule": {
+        "title": "QualityRule",
+        "oneOf": [
+          {
+            "$ref": "#/$defs/NotNullRule"
+          },
+          {
+            "$ref": "#/$defs/RangeRule"
+          },
+          {
+            "$ref": "#/$defs/AllowedValuesRule"
+          },
+          {
+            "$ref": "#/$defs/RowCountRule"
+          },
+          {
+            "$ref": "#/$defs/FreshnessRule"
+          },
+          {
+            "$ref": "#/$defs/ChangeRule"
+          }
+        ]
+      },
+      "NotNullRule": {
+        "type": "object",
+        "title": "NotNullRule",
+        "description": "At least minShare of the column's values are present (not NULL, not NaN).",
+        "required": [
+          "kind",
+          "column"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "const": "notNull"
+          },
+          "name": {
+            "type": "string",
+            "maxLength": 200
+          },
+          "description": {
+            "$ref": "common.json#/$defs/Description"
+          },
+          "column": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "minShare": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "default": 1
+          }
+        }
+      },
+      "RangeRule": {
+        "type": "object",
+        "title": "RangeRule",
+        "description": "Every present value of a numeric column lies within [min, max] (either bound may be left out, not both). +/-Infinity is a present value outside any bound.",
+        "required": [
+          "kind",
+          "column"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "const": "range"
+          },
+          "name": {
+            "type": "string",
+            "maxLength": 200
+          },
+          "description": {
+            "$ref": "common.json#/$defs/Description"
+          },
+          "column": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "min": {
+            "type": "number"
+          },
+          "max": {
+            "type": "number"
+          }
+        },
+        "if": {
+          "properties": {
+            "min": false
+          }
+        },
+        "then": {
+          "properties": {
+            "max": true
+          },
+          "required": [
+            "max"
+          ]
+        }
+      },
+      "AllowedValuesRule": {
+        "type": "object",
+        "title": "AllowedValuesRule",
+        "description": "Every present value of the column is one of values (missing values are left to notNull rules).",
+        "required": [
+          "kind",
+          "column",
+          "values"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "const": "allowedValues"
+          },
+          "name": {
+            "type": "string",
+            "maxLength": 200
+          },
+          "description": {
+            "$ref": "common.json#/$defs/Description"
+          },
+          "column": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "values": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 10000,
+            "items": {
+              "type": [
+                "string",
+                "number",
+                "boolean"
+              ]
+            }
+          }
+        }
+      },
+      "RowCountRule": {
+        "type": "object",
+        "title": "RowCountRule",
+        "description": "The run's row count lies within [min, max] (either bound may be left out, not both).",
+        "required": [
+          "kind"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "const": "rowCount"
+          },
+          "name": {
+            "type": "string",
+            "maxLength": 200
+          },
+          "description": {
+            "$ref": "common.json#/$defs/Description"
+          },
+          "min": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "max": {
+            "type": "integer",
+            "minimum": 0
+          }
+        },
+        "if": {
+          "properties": {
+            "min": false
+          }
+        },
+        "then": {
+          "properties": {
+            "max": true
+          },
+          "required": [
+            "max"
+          ]
+        }
+      },
+      "FreshnessRule": {
+        "type": "object",
+        "title": "FreshnessRule",
+        "description": "The run's newest event time is at most maxAgeSeconds before the run's time. A run without rows fails.",
+        "required": [
+          "kind",
+          "maxAgeSeconds"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "const": "freshness"
+          },
+          "name": {
+            "type": "string",
+            "maxLength": 200
+          },
+          "description": {
+            "$ref": "common.json#/$defs/Description"
+          },
+          "maxAgeSeconds": {
+            "type": "number",
+            "exclusiveMinimum": 0
+          }
+        }
+      },
+      "ChangeRule": {
+        "type": "object",
+        "title": "ChangeRule",
+        "description": "The run's row count (or a numeric column's mean) changed by at most maxRelativeChange against the previous run of the same view version (|now - before| / |before|). Skipped when there is no previous run.",
+        "required": [
+          "kind",
+          "metric",
+          "maxRelativeChange"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "const": "change"
+          },
+          "name": {
+            "type": "string",
+            "maxLength": 200
+          },
+          "description": {
+            "$ref": "common.json#/$defs/Description"
+          },
+          "metric": {
+            "enum": [
+              "rowCount",
+              "mean"
+            ]
+          },
+          "column": {
+            "$ref": "common.json#/$defs/Name",
+            "description": "The column whose mean is compared (metric mean)."
+          },
+          "maxRelativeChange": {
+            "type": "number",
+            "minimum": 0
+          }
+        }
+      },
+      "QualityResult": {
+        "type": "object",
+        "title": "QualityResult",
+        "required": [
+          "rule",
+          "kind",
+          "outcome",
+          "observed",
+          "expected",
+          "detail"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "rule": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Index of the rule in quality.rules."
+          },
+          "kind": {
+            "enum": [
+              "notNull",
+              "range",
+              "allowedValues",
+              "rowCount",
+              "freshness",
+              "change"
+            ]
+          },
+          "name": {
+            "type": "string"
+          },
+          "column": {
+            "type": "string"
+          },
+          "outcome": {
+            "enum": [
+              "pass",
+              "fail",
+              "skipped"
+            ]
+          },
+          "observed": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "description": "notNull: share of present values; range and allowedValues: number of offending values; rowCount: rows; freshness: age of the newest event in seconds; change: relative change. null when there is nothing to observe (no rows, no previous run)."
+          },
+          "expected": {
+            "type": "string",
+            "description": "The rule's condition, human-readable."
+          },
+          "detail": {
+            "type": "string"
           }
         }
       }

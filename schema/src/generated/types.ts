@@ -5,6 +5,7 @@
  * Logical type of a key, feature or label.
  */
 export type ValueType = "int32" | "int64" | "float32" | "float64" | "bool" | "string" | "timestamp";
+export type QualityRule = NotNullRule | RangeRule | AllowedValuesRule | RowCountRule | FreshnessRule | ChangeRule;
 export type TransformerStage = ImputerStage | StandardScalerStage;
 export type ModelSpec = LogisticRegressionModel;
 export type Postprocessor =
@@ -38,6 +39,15 @@ export interface PlinthSchemas {
   Pipeline?: Pipeline;
   Input?: PipelineInput;
   Problem?: Problem;
+  QualityReport?: QualityReport;
+  Quality?: Quality;
+  NotNullRule?: NotNullRule;
+  RangeRule?: RangeRule;
+  AllowedValuesRule?: AllowedValuesRule;
+  RowCountRule?: RowCountRule;
+  FreshnessRule?: FreshnessRule;
+  ChangeRule?: ChangeRule;
+  QualityResult?: QualityResult;
   DatasetStatistics?: DatasetStatistics;
   ColumnStatistics?: ColumnStatistics;
   Histogram?: Histogram;
@@ -285,6 +295,7 @@ export interface FeatureView {
    * Push the latest values to the online store.
    */
   online?: boolean;
+  quality?: Quality;
   description?: string;
   /**
    * Owning team.
@@ -295,6 +306,96 @@ export interface FeatureView {
    */
   owner?: string;
   tags?: Tags;
+}
+/**
+ * Data quality rules checked on every materialization run of the view, before anything is committed.
+ */
+export interface Quality {
+  /**
+   * strict: a failed rule fails the run before anything is committed offline or pushed online; warn: failures are logged and reported, the data is committed.
+   */
+  policy?: "strict" | "warn";
+  /**
+   * @maxItems 200
+   */
+  rules: QualityRule[];
+}
+/**
+ * At least minShare of the column's values are present (not NULL, not NaN).
+ */
+export interface NotNullRule {
+  kind: "notNull";
+  name?: string;
+  description?: string;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  column: string;
+  minShare?: number;
+}
+/**
+ * Every present value of a numeric column lies within [min, max] (either bound may be left out, not both). +/-Infinity is a present value outside any bound.
+ */
+export interface RangeRule {
+  kind: "range";
+  name?: string;
+  description?: string;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  column: string;
+  min?: number;
+  max?: number;
+}
+/**
+ * Every present value of the column is one of values (missing values are left to notNull rules).
+ */
+export interface AllowedValuesRule {
+  kind: "allowedValues";
+  name?: string;
+  description?: string;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  column: string;
+  /**
+   * @minItems 1
+   * @maxItems 10000
+   */
+  values: (string | number | boolean)[];
+}
+/**
+ * The run's row count lies within [min, max] (either bound may be left out, not both).
+ */
+export interface RowCountRule {
+  kind: "rowCount";
+  name?: string;
+  description?: string;
+  min?: number;
+  max?: number;
+}
+/**
+ * The run's newest event time is at most maxAgeSeconds before the run's time. A run without rows fails.
+ */
+export interface FreshnessRule {
+  kind: "freshness";
+  name?: string;
+  description?: string;
+  maxAgeSeconds: number;
+}
+/**
+ * The run's row count (or a numeric column's mean) changed by at most maxRelativeChange against the previous run of the same view version (|now - before| / |before|). Skipped when there is no previous run.
+ */
+export interface ChangeRule {
+  kind: "change";
+  name?: string;
+  description?: string;
+  metric: "rowCount" | "mean";
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  column?: string;
+  maxRelativeChange: number;
 }
 /**
  * A unit of background work (materialization, example set, training, batch inference).
@@ -331,6 +432,7 @@ export interface MaterializationResult {
   onlineSkippedOlder?: number;
   lastEventTime?: string | null;
   statistics?: DatasetStatistics;
+  quality?: QualityReport;
 }
 /**
  * Metadata and statistics of the rows one materialization run wrote (one document per run, kept over time). For numeric columns NULL, NaN and +/-Infinity count as missing and are left out of every other statistic.
@@ -428,6 +530,58 @@ export interface TopValue {
   count: number;
 }
 /**
+ * The outcome of a view's data quality rules on the rows of one materialization run (one document per run, kept in the offline store beside the statistics). Missing values are NULL and, in numeric columns, NaN.
+ */
+export interface QualityReport {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  view: string;
+  /**
+   * Version of the view.
+   */
+  version: number;
+  kind?: "feature-view" | "label-view";
+  /**
+   * The materialization job whose rows were checked.
+   */
+  jobId: string;
+  checkedAt: string;
+  policy: "strict" | "warn";
+  /**
+   * Rows of the run.
+   */
+  rows?: number;
+  /**
+   * No rule failed (skipped rules do not fail).
+   */
+  passed: boolean;
+  /**
+   * The policy is strict and a rule failed: the run committed nothing and pushed nothing online.
+   */
+  blocked: boolean;
+  results: QualityResult[];
+}
+export interface QualityResult {
+  /**
+   * Index of the rule in quality.rules.
+   */
+  rule: number;
+  kind: "notNull" | "range" | "allowedValues" | "rowCount" | "freshness" | "change";
+  name?: string;
+  column?: string;
+  outcome: "pass" | "fail" | "skipped";
+  /**
+   * notNull: share of present values; range and allowedValues: number of offending values; rowCount: rows; freshness: age of the newest event in seconds; change: relative change. null when there is nothing to observe (no rows, no previous run).
+   */
+  observed: number | null;
+  /**
+   * The rule's condition, human-readable.
+   */
+  expected: string;
+  detail: string;
+}
+/**
  * Like a feature view, but its columns are labels: the spine of example sets. The query returns the join keys of every entity, the timestamp column and the labels.
  */
 export interface LabelView {
@@ -452,6 +606,7 @@ export interface LabelView {
    */
   labels: Field[];
   schedule?: string;
+  quality?: Quality;
   description?: string;
   /**
    * Owning team.

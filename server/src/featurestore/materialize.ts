@@ -18,6 +18,7 @@ import { OfflineEngine, ident, literal } from '../offline/duckdb';
 import { commitOfflineManifest, offlinePrefix, readOfflineManifest } from './offline-manifest';
 import { toOnlineValue } from './values';
 import { recordStatistics, viewColumns } from './statistics';
+import { enforceQuality } from './quality';
 
 export interface JobContext {
   jobId: string;
@@ -71,6 +72,16 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
     }[];
     const rows = Number(n);
     await ctx.log(`${view.kind} ${spec.name}@${version}: ${rows} rows`);
+    // Data quality: checked (and the report kept) before anything is committed; strict failures throw.
+    const qctx = {
+      view: spec.name,
+      version,
+      kind: view.kind,
+      jobId: ctx.jobId,
+      timestampColumn: ts,
+      objects: p.objects,
+    };
+    const quality = spec.quality && (await enforceQuality(engine, 'result', spec.quality, qctx, (l) => ctx.log(l)));
     await ctx.progress(0.3);
 
     // Offline: Parquet under a run-specific key, visible only once the manifest names it.
@@ -138,6 +149,7 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       onlineSkippedOlder: skippedOlder,
       lastEventTime,
       statistics,
+      ...(quality ? { quality } : {}),
     };
   } finally {
     engine.close();

@@ -31,3 +31,17 @@ export async function readOfflineManifest(
 export async function commitOfflineManifest(objects: ObjectStore, m: OfflineManifest): Promise<void> {
   await objects.put(manifestKey(m.view, m.version), Buffer.from(JSON.stringify(m, null, 2)));
 }
+
+/**
+ * Reads the per-run JSON documents under a prefix (statistics, quality reports), newest first
+ * by their time field, then job id.
+ */
+export async function listRunDocuments<T extends { jobId: string }>(
+  objects: ObjectStore,
+  prefix: string,
+  timeOf: (doc: T) => string,
+): Promise<T[]> {
+  const keys = (await objects.list(prefix)).filter((k) => k.endsWith('.json'));
+  const docs = await Promise.all(keys.map(async (k) => JSON.parse((await objects.get(k)).toString('utf8')) as T));
+  return docs.sort((x, y) => timeOf(y).localeCompare(timeOf(x)) || y.jobId.localeCompare(x.jobId));
+}

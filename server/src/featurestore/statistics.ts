@@ -1,7 +1,7 @@
 import type { ColumnStatistics, DatasetStatistics, ValueType } from '@plinth/schema';
 import { type OfflineEngine, ident, valueTypeOf } from '../offline/duckdb';
 import type { ObjectStore } from '../stores/types';
-import { offlinePrefix } from './offline-manifest';
+import { listRunDocuments, offlinePrefix } from './offline-manifest';
 
 /**
  * Data metadata and statistics of one materialization run, computed by DuckDB over the run's
@@ -180,11 +180,7 @@ export async function listStatistics(
   view: string,
   version: number,
 ): Promise<DatasetStatistics[]> {
-  const keys = (await objects.list(statisticsPrefix(view, version))).filter((k) => k.endsWith('.json'));
-  const docs = await Promise.all(
-    keys.map(async (k) => JSON.parse((await objects.get(k)).toString('utf8')) as DatasetStatistics),
-  );
-  return docs.sort((x, y) => y.computedAt.localeCompare(x.computedAt) || y.jobId.localeCompare(x.jobId));
+  return listRunDocuments<DatasetStatistics>(objects, statisticsPrefix(view, version), (d) => d.computedAt);
 }
 
 /** The columns of a materialized view, with their roles: join keys, event time, features or labels. */

@@ -21,7 +21,8 @@ import { JobRunner } from '../jobs/runner';
 import { localQueue } from '../jobs/queue';
 import { jobHandlers } from '../jobs/handlers';
 import { registerJobRoutes } from './job-routes';
-import { registerStatisticsRoutes } from './statistics-routes';
+import { registerCatalogRoutes } from './catalog-routes';
+import { registerRunDocumentRoutes } from './run-document-routes';
 import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
 import { getArtifact, putArtifact } from '../repository/artifacts';
@@ -74,7 +75,8 @@ export async function createControlPlane(
 
   const runner = new JobRunner(localQueue(p.meta), jobHandlers(p), log.child({ component: 'jobs' }));
   registerJobRoutes(app, p);
-  registerStatisticsRoutes(app, p);
+  registerRunDocumentRoutes(app, p);
+  registerCatalogRoutes(app, p);
 
   // Polled constantly (health checks, the inference tier's deployment watch): not worth a log line each.
   const quiet = { logLevel: 'warn' as const };

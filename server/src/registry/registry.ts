@@ -8,10 +8,12 @@ import {
   type FeatureView,
   type FieldError,
   type LabelView,
+  type CatalogRef,
 } from '@plinth/schema';
 import type { MetadataStore, RegistryRecord } from '../stores/types';
 import { specHash } from '../util/hash';
 import { jsonDiff } from '../util/json-diff';
+import { findDuplicates } from './catalog';
 import { OfflineEngine, DataSourceError, valueTypeOf } from '../offline/duckdb';
 
 export type DefinitionKind = 'entity' | 'data-source' | 'feature-view' | 'label-view';
@@ -48,6 +50,7 @@ export interface ApplyOutcome {
   name: string;
   version: number;
   created: boolean;
+  duplicates?: CatalogRef[];
 }
 
 const unprocessable = (detail: string, errors: FieldError[]) =>
@@ -78,7 +81,12 @@ export class Registry {
         detail: null,
       });
     }
-    return { kind, name: spec.name, version: record.version, created };
+    // The same definition under another name is flagged, not refused: teams may need both.
+    const duplicates =
+      kind === 'feature-view' || kind === 'label-view'
+        ? await findDuplicates(this.meta, kind, spec as FeatureView)
+        : [];
+    return { kind, name: spec.name, version: record.version, created, ...(duplicates.length ? { duplicates } : {}) };
   }
 
   async get<T>(kind: string, name: string, version?: number): Promise<RegistryRecord<T>> {
@@ -236,6 +244,7 @@ export class Registry {
           errors.push({ pointer: `/${listName}/${i}/type`, detail: `declared ${f.type} but the SQL returns ${t}` });
         }
       }
+      errors.push(...qualityErrors(view, byName, entities));
       if (errors.length) throw unprocessable(`${kind} '${view.name}' does not match its SQL`, errors);
     } finally {
       engine.close();
@@ -247,4 +256,41 @@ function compatible(declared: string, actual: string): boolean {
   if (declared === actual) return true;
   const numeric = ['int32', 'int64', 'float32', 'float64', 'bool'];
   return numeric.includes(declared) && numeric.includes(actual);
+}
+
+/** Data quality rules must name columns the view materializes; range and mean need numbers. */
+function qualityErrors(
+  view: FeatureView | LabelView,
+  sqlColumns: Map<string, string>,
+  entities: Entity[],
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const fields = 'features' in view ? view.features : view.labels;
+  const created = 'createdTimestampColumn' in view ? view.createdTimestampColumn : undefined;
+  const kept = new Set([
+    ...entities.flatMap((e) => e.joinKeys.map((k) => k.name)),
+    view.timestampColumn,
+    ...(created ? [created] : []),
+    ...fields.map((f) => f.name),
+  ]);
+  const numeric = ['int32', 'int64', 'float32', 'float64'];
+  for (const [i, rule] of (view.quality?.rules ?? []).entries()) {
+    const pointer = `/quality/rules/${i}/column`;
+    const column = 'column' in rule ? rule.column : undefined;
+    if (rule.kind === 'change' && rule.metric === 'mean' && !column) {
+      errors.push({ pointer, detail: "is required when metric is 'mean'" });
+      continue;
+    }
+    if (!column || (rule.kind === 'change' && rule.metric !== 'mean')) continue;
+    const t = sqlColumns.get(column);
+    if (!t) errors.push({ pointer, detail: `column '${column}' is not returned by the SQL` });
+    else if (!kept.has(column))
+      errors.push({
+        pointer,
+        detail: `column '${column}' is not a join key, timestamp or declared column of the view`,
+      });
+    else if ((rule.kind === 'range' || rule.kind === 'change') && !numeric.includes(valueTypeOf(t)))
+      errors.push({ pointer, detail: `${rule.kind} needs a numeric column; '${column}' has type ${t}` });
+  }
+  return errors;
 }
