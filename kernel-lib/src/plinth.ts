@@ -6,15 +6,12 @@ import {
   problem,
   ProblemError,
   type ApplyResult,
+  type DefinitionSet,
   type DatasetStatistics,
-  type DataSource,
   type Deployment,
-  type Entity,
   type ExampleSet,
   type ExampleSetSpec,
-  type FeatureView,
   type Job,
-  type LabelView,
   type ModelVersion,
   type Pipeline,
   type PredictResponse,
@@ -38,12 +35,8 @@ export interface ConnectOptions {
   token?: string;
 }
 
-export interface Definitions {
-  entities?: Entity[];
-  dataSources?: DataSource[];
-  featureViews?: FeatureView[];
-  labelViews?: LabelView[];
-}
+/** Entities, data sources, feature views and label views to apply or plan together. */
+export type Definitions = DefinitionSet;
 
 export interface PublishOptions {
   exampleSet?: ExampleSet;
@@ -54,6 +47,18 @@ export interface PublishOptions {
   owner?: string;
   tags?: Record<string, string>;
   requestFeatures?: string[];
+}
+
+const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** The ONNX graph of a pipeline document: its inputs, transformer stages and model. */
+function compileSpec(spec: Pipeline, metadata?: Record<string, string>): Uint8Array {
+  return compilePipeline({
+    inputs: spec.inputs.map((i) => ({ name: i.name })),
+    stages: spec.transformer,
+    model: spec.model,
+    ...(metadata ? { metadata } : {}),
+  });
 }
 
 /** A pipeline loaded locally: the same ONNX graph the inference tier runs. */
@@ -130,13 +135,8 @@ export class Plinth {
    * @example
    * await p.apply({ featureViews: [userFeatures], labelViews: [clicks] });
    */
-  async apply(defs: Definitions): Promise<ApplyResult[]> {
-    const out: ApplyResult[] = [];
-    for (const e of defs.entities ?? []) out.push(await this.client.applyEntity(e));
-    for (const s of defs.dataSources ?? []) out.push(await this.client.applyDataSource(s));
-    for (const v of defs.featureViews ?? []) out.push(await this.client.applyFeatureView(v));
-    for (const v of defs.labelViews ?? []) out.push(await this.client.applyLabelView(v));
-    return out;
+  apply(defs: Definitions): Promise<ApplyResult[]> {
+    return this.client.applyDefinitions(defs);
   }
 
   /**
@@ -265,13 +265,8 @@ export class Plinth {
    * const v = await p.publish('ctr', spec, result, { exampleSet: es, referenceData: test });
    */
   async publish(name: string, spec: Pipeline, result: TrainResult, opts: PublishOptions = {}): Promise<ModelVersion> {
-    const bytes = compilePipeline({
-      inputs: spec.inputs.map((i) => ({ name: i.name })),
-      stages: spec.transformer,
-      model: spec.model,
-      metadata: { 'model.name': name },
-    });
-    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    const bytes = compileSpec(spec, { 'model.name': name });
+    const sha256 = sha256Hex(bytes);
     await this.client.putArtifact(sha256, bytes);
     let referenceExamples: ModelVersion['referenceExamples'];
     if (opts.referenceData && opts.referenceData.numRows > 0) {
@@ -356,7 +351,7 @@ export class Plinth {
       : (await this.client.listModelVersions(name)).items.at(-1);
     if (!mv) throw new Error(`model '${name}' has no versions`);
     const bytes = await this.client.getArtifact(mv.artifact.sha256);
-    const actual = crypto.createHash('sha256').update(bytes).digest('hex');
+    const actual = sha256Hex(bytes);
     if (actual !== mv.artifact.sha256)
       throw new Error(
         `artifact of ${name}@${mv.version} is corrupted: sha256 ${actual}, expected ${mv.artifact.sha256}`,
@@ -366,12 +361,7 @@ export class Plinth {
 
   /** Runs a pipeline spec locally without publishing it (exploration). */
   async localPipeline(spec: Pipeline): Promise<LocalPipeline> {
-    const bytes = compilePipeline({
-      inputs: spec.inputs.map((i) => ({ name: i.name })),
-      stages: spec.transformer,
-      model: spec.model,
-    });
-    return new LocalPipeline(spec, await PipelineSession.create(bytes), this.client);
+    return new LocalPipeline(spec, await PipelineSession.create(compileSpec(spec)), this.client);
   }
 }
 

@@ -66,7 +66,13 @@ export class PlinthClient {
 
   /** Sends a request; `body` is JSON unless it is binary. */
   async request<R>(method: string, path: string, body?: unknown): Promise<R> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const text = await (await this.send(method, path, body, 'application/json')).text();
+    return (text ? JSON.parse(text) : undefined) as R;
+  }
+
+  /** Sends a request and returns the successful response; failures become ProblemErrors. */
+  private async send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { accept };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let payload: RequestInit['body'];
     if (body instanceof Uint8Array) {
@@ -83,22 +89,20 @@ export class PlinthClient {
     } catch (e) {
       throw new ProblemError(problem(503, 'Server unreachable', `${method} ${url}: ${(e as Error).message}`));
     }
+    if (res.ok) return res;
     const text = await res.text();
-    if (!res.ok) {
-      const type = res.headers.get('content-type') ?? '';
-      if (type.includes(PROBLEM_CONTENT_TYPE) || type.includes('json')) {
-        try {
-          const p = JSON.parse(text) as ProblemDetails;
-          if (p && typeof p.title === 'string') throw new ProblemError({ ...p, status: p.status ?? res.status });
-        } catch (e) {
-          if (e instanceof ProblemError) throw e;
-        }
+    const type = res.headers.get('content-type') ?? '';
+    if (type.includes(PROBLEM_CONTENT_TYPE) || type.includes('json')) {
+      try {
+        const p = JSON.parse(text) as ProblemDetails;
+        if (p && typeof p.title === 'string') throw new ProblemError({ ...p, status: p.status ?? res.status });
+      } catch (e) {
+        if (e instanceof ProblemError) throw e;
       }
-      throw new ProblemError(
-        problem(res.status, res.statusText || 'Request failed', `${method} ${url}: ${text.slice(0, 500)}`),
-      );
     }
-    return (text ? JSON.parse(text) : undefined) as R;
+    throw new ProblemError(
+      problem(res.status, res.statusText || 'Request failed', `${method} ${url}: ${text.slice(0, 500)}`),
+    );
   }
 
   health(): Promise<HealthResponse> {
@@ -125,6 +129,15 @@ export class PlinthClient {
   }
   applyLabelView(doc: T.LabelView): Promise<ApplyResult> {
     return this.apply('label-views', doc);
+  }
+  /** Applies a set of definitions in dependency order: entities and sources before the views that use them. */
+  async applyDefinitions(defs: DefinitionSet): Promise<ApplyResult[]> {
+    const out: ApplyResult[] = [];
+    for (const e of defs.entities ?? []) out.push(await this.applyEntity(e));
+    for (const d of defs.dataSources ?? []) out.push(await this.applyDataSource(d));
+    for (const v of defs.featureViews ?? []) out.push(await this.applyFeatureView(v));
+    for (const v of defs.labelViews ?? []) out.push(await this.applyLabelView(v));
+    return out;
   }
   listEntities(): Promise<ItemList<EntityRecord>> {
     return this.request('GET', 'api/v1/entities');
@@ -237,20 +250,7 @@ export class PlinthClient {
   }
   /** Downloads an artifact's bytes (verify the hash before use). */
   async getArtifact(sha256: string): Promise<Uint8Array> {
-    const headers: Record<string, string> = { accept: 'application/octet-stream' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const url = `${this.baseUrl}api/v1/artifacts/sha256/${sha256}`;
-    const res = await this.fetchImpl(url, { method: 'GET', headers });
-    if (!res.ok) {
-      const text = await res.text();
-      let p: ProblemDetails | undefined;
-      try {
-        p = JSON.parse(text) as ProblemDetails;
-      } catch {
-        p = undefined;
-      }
-      throw new ProblemError(p?.title ? p : problem(res.status, 'Request failed', `GET ${url}: ${text.slice(0, 500)}`));
-    }
+    const res = await this.send('GET', `api/v1/artifacts/sha256/${sha256}`, undefined, 'application/octet-stream');
     return new Uint8Array(await res.arrayBuffer());
   }
   publishModelVersion(name: string, req: T.PublishRequest): Promise<T.ModelVersion> {

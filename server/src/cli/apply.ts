@@ -1,20 +1,8 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
-import {
-  PlinthClient,
-  type ApplyResult,
-  type DataSource,
-  type Entity,
-  type FeatureView,
-  type LabelView,
-} from '@plinth/schema';
+import type { DefinitionSet } from '@plinth/schema';
 
-export interface Definitions {
-  entities?: Entity[];
-  dataSources?: DataSource[];
-  featureViews?: FeatureView[];
-  labelViews?: LabelView[];
-}
+export type Definitions = DefinitionSet;
 
 const SECTIONS = ['entities', 'dataSources', 'featureViews', 'labelViews'] as const;
 
@@ -34,16 +22,6 @@ export function readDefinitions(file: string): Definitions {
     if (!Array.isArray(v)) throw new Error(`${file}: section '${k}' must be a list`);
   }
   return doc as Definitions;
-}
-
-/** Applies definitions in dependency order: entities and sources before the views that use them. */
-export async function applyDefinitions(client: PlinthClient, defs: Definitions): Promise<ApplyResult[]> {
-  const out: ApplyResult[] = [];
-  for (const e of defs.entities ?? []) out.push(await client.applyEntity(e));
-  for (const s of defs.dataSources ?? []) out.push(await client.applyDataSource(s));
-  for (const v of defs.featureViews ?? []) out.push(await client.applyFeatureView(v));
-  for (const v of defs.labelViews ?? []) out.push(await client.applyLabelView(v));
-  return out;
 }
 
 /** One set of definitions from several files, in file order. */

@@ -12,7 +12,7 @@ import { createLogger } from './logger';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
-import { applyDefinitions, mergeDefinitions, readDefinitions } from './apply';
+import { mergeDefinitions, readDefinitions } from './apply';
 import { writeDemoLake, yesterday, type DemoSize } from './demo-data';
 import { repoRoot, up } from './up';
 
@@ -246,7 +246,7 @@ export function buildProgram(): Command {
       const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
       for (const file of files) {
         const defs = readDefinitions(file);
-        for (const r of await applyDefinitions(client, defs)) {
+        for (const r of await client.applyDefinitions(defs)) {
           process.stdout.write(`${r.kind} ${r.name}: version ${r.version}${r.created ? '' : ' (unchanged)'}\n`);
         }
       }

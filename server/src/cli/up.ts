@@ -7,7 +7,6 @@ import type { PlinthConfig } from '../config';
 import { openPlatform } from '../platform';
 import { createControlPlane } from '../http/control-plane';
 import { createLogger } from './logger';
-import { applyDefinitions } from './apply';
 import { demoEntities, demoFeatureViews, demoLabelViews, demoSources } from './demo-definitions';
 import { ensureDemoLake } from './demo-data';
 
@@ -73,7 +72,7 @@ export async function up(config: PlinthConfig, opts: UpOptions): Promise<void> {
   await cp.app.listen({ host: config.host, port: config.port });
   const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
   if (opts.demo) {
-    const applied = await applyDefinitions(client, {
+    const applied = await client.applyDefinitions({
       entities: demoEntities,
       dataSources: demoSources,
       featureViews: demoFeatureViews,

@@ -36,7 +36,11 @@ export async function findView(p: JobEnv, name: string): Promise<AnyView> {
   if (fv) return { kind: 'feature-view', record: fv };
   const lv = await p.meta.getLatest<LabelView>('label-view', name);
   if (lv) return { kind: 'label-view', record: lv };
-  throw new ProblemError(problem(404, 'Not found', `no feature view or label view is named '${name}'`));
+  throw new ProblemError(
+    problem(404, 'Not found', `no feature view or label view is named '${name}'`, [
+      { pointer: '/view', detail: 'unknown view' },
+    ]),
+  );
 }
 
 const ONLINE_BATCH = 5_000;

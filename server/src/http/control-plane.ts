@@ -7,7 +7,6 @@ import {
   ProblemError,
   registryKinds,
   type Deployment,
-  type Entity,
   type FeatureView,
   type OnlineFeaturesRequest,
   type RegistryPath,
@@ -23,6 +22,9 @@ import { jobHandlers } from '../jobs/handlers';
 import { registerJobRoutes } from './job-routes';
 import { registerCatalogRoutes } from './catalog-routes';
 import { registerRunDocumentRoutes } from './run-document-routes';
+import { findView } from '../featurestore/materialize';
+import { parseVersion } from './params';
+import { entitiesOf } from '../featurestore/definitions';
 import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
 import { getArtifact, putArtifact } from '../repository/artifacts';
@@ -36,18 +38,6 @@ const publicRecord = <T>(r: RegistryRecord<T>) => ({
   createdAt: r.createdAt,
   createdBy: r.createdBy,
 });
-
-function parseVersion(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ProblemError(
-      problem(400, 'Invalid version', `version must be a positive integer, got '${String(v)}'`, [
-        { pointer: '/version', detail: 'must be a positive integer' },
-      ]),
-    );
-  return n;
-}
 
 export interface ControlPlane {
   app: FastifyInstance;
@@ -155,14 +145,7 @@ export async function createControlPlane(
   };
   app.post('/api/v1/materializations', async (req, reply) => {
     const body = assertValid('materialize-request', req.body, 'materialization request');
-    const exists =
-      (await p.meta.getLatest('feature-view', body.view)) ?? (await p.meta.getLatest('label-view', body.view));
-    if (!exists)
-      throw new ProblemError(
-        problem(404, 'Not found', `no feature view or label view is named '${body.view}'`, [
-          { pointer: '/view', detail: 'unknown view' },
-        ]),
-      );
+    await findView(p, body.view);
     return reply.code(202).send(await enqueue('materialize', body));
   });
   const jobStatuses = ['queued', 'running', 'succeeded', 'failed'] as const;
@@ -252,10 +235,7 @@ export async function createControlPlane(
       if (views.has(r.view)) continue;
       const fv = await p.meta.getLatest<FeatureView>('feature-view', r.view);
       if (!fv) throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' does not exist`));
-      const entitiesOfView = await Promise.all(
-        fv.spec.entities.map(async (e) => (await p.registry.get<Entity>('entity', e)).spec),
-      );
-      views.set(r.view, servingView(fv.spec, entitiesOfView));
+      views.set(r.view, servingView(fv.spec, await entitiesOf(p, fv.spec)));
     }
     // The request is column-shaped ({ user_id: [..] }): a missing key names /entities/<key>,
     // a bad value /entities/<key>/<i>.

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { problem, ProblemError } from '@plinth/schema';
 import type { Platform } from '../platform';
 import type { ObjectStore } from '../stores/types';
+import { parseVersion } from './params';
 import { listStatistics } from '../featurestore/statistics';
 import { listQualityReports } from '../featurestore/quality';
 
@@ -46,13 +47,7 @@ export function registerRunDocumentRoutes(app: FastifyInstance, p: Platform): vo
           const { history = 'false', version } = req.query;
           if (history !== 'true' && history !== 'false')
             throw bad(`history must be true or false, got '${history}'`, '/history');
-          let v: number | undefined;
-          if (version !== undefined) {
-            v = Number(version);
-            if (!Number.isInteger(v) || v < 1)
-              throw bad(`version must be a positive integer, got '${version}'`, '/version');
-          }
-          const record = await p.registry.get(kind, req.params.name, v);
+          const record = await p.registry.get(kind, req.params.name, parseVersion(version));
           const items = await doc.list(p.objects, record.name, record.version);
           if (!items.length)
             throw new ProblemError(

@@ -10,7 +10,6 @@ import { freePort } from '../test-support/net';
 import { PlinthClient } from '@plinth/schema';
 import { jobOutcome, sharedDemoLake, tempDir } from '../test-support/platform';
 import { demoEntities, demoFeatureViews, demoLabelViews, demoSources } from '../cli/demo-definitions';
-import { applyDefinitions } from '../cli/apply';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const bin = path.join(repoRoot, 'server', 'bin', 'plinth.js');
@@ -46,7 +45,7 @@ describe('plinth worker', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    await applyDefinitions(client, {
+    await client.applyDefinitions({
       entities: demoEntities,
       dataSources: demoSources,
       featureViews: demoFeatureViews,

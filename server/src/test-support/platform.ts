@@ -19,7 +19,6 @@ import type { ModelCache } from '../inference/model-cache';
 import { LmdbOnlineStore } from '../stores/online/lmdb-store';
 import { LocalObjectStore } from '../stores/object/local-store';
 import { generateDemoLake } from '../demo/generate';
-import { applyDefinitions } from '../cli/apply';
 import { yesterday } from '../cli/demo-data';
 import { demoEntities, demoFeatureViews, demoLabelViews, demoSources } from '../cli/demo-definitions';
 
@@ -117,7 +116,7 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
   };
   try {
     if (opts.applyDemo) {
-      await applyDefinitions(client, {
+      await client.applyDefinitions({
         entities: demoEntities,
         dataSources: demoSources,
         featureViews: demoFeatureViews,
