@@ -13,10 +13,9 @@ import {
 import type { JobEnv } from '../jobs/queue';
 import { entitiesOf, sourcesOf } from './definitions';
 import type { RegistryRecord } from '../stores/types';
-import { encodeEntityKey } from '../stores/online/entity-key';
 import { OfflineEngine, ident, literal } from '../offline/duckdb';
 import { commitOfflineManifest, offlinePrefix, readOfflineManifest } from './offline-manifest';
-import { toOnlineValue } from './values';
+import { pushLatestOnline } from './online-push';
 import { recordStatistics, viewColumns } from './statistics';
 import { enforceQuality } from './quality';
 
@@ -42,8 +41,6 @@ export async function findView(p: JobEnv, name: string): Promise<AnyView> {
     ]),
   );
 }
-
-const ONLINE_BATCH = 5_000;
 
 /**
  * Runs a view's SQL over the lake, commits the result to the offline store (Parquet, then
@@ -120,28 +117,14 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
     // Online: newest row per entity. Label views are not served online.
     let written = 0;
     let skippedOlder = 0;
-    const online = view.kind === 'feature-view' && view.record.spec.online !== false;
-    if (online) {
-      const latest = `SELECT * FROM result QUALIFY row_number() OVER (PARTITION BY ${keys.map(ident).join(', ')} ORDER BY ${ident(ts)} DESC) = 1`;
-      await engine.run(`CREATE TEMP TABLE latest AS ${latest}`);
-      const [{ m }] = (await engine.rows('SELECT count(*) AS m FROM latest')) as { m: bigint }[];
-      const total = Number(m);
-      for (let offset = 0; offset < total; offset += ONLINE_BATCH) {
-        const batch = await engine.rows(
-          `SELECT * FROM latest ORDER BY ${keys.map(ident).join(', ')} LIMIT ${ONLINE_BATCH} OFFSET ${offset}`,
-        );
-        const r = await p.online.writeBatch(
-          spec.name,
-          batch.map((row) => ({
-            entityKey: encodeEntityKey(keys.map((k) => row[k] as string | number | bigint)),
-            eventTs: (row[ts] as Date).getTime(),
-            values: Object.fromEntries(fields.map((f) => [f.name, toOnlineValue(row[f.name])])),
-          })),
-        );
-        written += r.written;
-        skippedOlder += r.skippedOlder;
-        await ctx.progress(0.5 + (0.5 * Math.min(total, offset + ONLINE_BATCH)) / Math.max(total, 1));
-      }
+    if (view.kind === 'feature-view' && view.record.spec.online !== false) {
+      ({ written, skippedOlder } = await pushLatestOnline(engine, 'result', p.online, {
+        view: spec.name,
+        keys,
+        timestampColumn: ts,
+        features: fields.map((f) => f.name),
+        progress: (f) => ctx.progress(0.5 + 0.5 * f),
+      }));
       await ctx.log(`online: ${written} entities written, ${skippedOlder} skipped (older than stored)`);
     }
     return {
