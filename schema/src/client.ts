@@ -205,8 +205,16 @@ export class PlinthClient {
   getJob(id: string): Promise<T.Job> {
     return this.request('GET', `api/v1/jobs/${encodeURIComponent(id)}`);
   }
-  listJobs(): Promise<ItemList<T.Job>> {
-    return this.request('GET', 'api/v1/jobs');
+  /** Jobs, newest first; `subject` is a view's name for its materialization history. */
+  listJobs(
+    filter: { kind?: string; status?: T.Job['status']; subject?: string; limit?: number } = {},
+  ): Promise<ItemList<T.Job>> {
+    const q = new URLSearchParams(
+      Object.entries(filter)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString();
+    return this.request('GET', `api/v1/jobs${q ? `?${q}` : ''}`);
   }
   getJobLogs(id: string): Promise<{ lines: string[] }> {
     return this.request('GET', `api/v1/jobs/${encodeURIComponent(id)}/logs`);

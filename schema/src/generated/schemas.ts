@@ -611,7 +611,34 @@ export const schemas = {
         "maximum": 1
       },
       "attempts": {
-        "type": "integer"
+        "type": "integer",
+        "description": "Attempts started so far."
+      },
+      "maxAttempts": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "A failed attempt below this is retried after a backoff."
+      },
+      "notBefore": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "A queued retry is not started before this time."
+      },
+      "subject": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "What the job works on, e.g. the materialized view."
+      },
+      "dedupeKey": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "Scheduled runs: one job per view and fire time."
       },
       "leaseOwner": {
         "type": [
@@ -654,10 +681,20 @@ export const schemas = {
             "description": "Feature or label view."
           },
           "start": {
-            "$ref": "common.json#/$defs/Timestamp"
+            "$ref": "common.json#/$defs/Timestamp",
+            "description": "Backfill from this event time (inclusive)."
           },
           "end": {
-            "$ref": "common.json#/$defs/Timestamp"
+            "$ref": "common.json#/$defs/Timestamp",
+            "description": "Backfill up to this event time (exclusive)."
+          },
+          "incremental": {
+            "type": "boolean",
+            "description": "Only rows newer than the last committed event time; a full refresh when nothing is committed yet. Not with start/end."
+          },
+          "scheduledFor": {
+            "$ref": "common.json#/$defs/Timestamp",
+            "description": "Set by the scheduler: the cron fire time this run is for."
           }
         }
       },
@@ -697,6 +734,32 @@ export const schemas = {
               "string",
               "null"
             ]
+          },
+          "mode": {
+            "enum": [
+              "full",
+              "incremental",
+              "range"
+            ],
+            "description": "What this run replaced or added."
+          },
+          "range": {
+            "type": "object",
+            "description": "Event-time range this run covered; null bounds are open.",
+            "properties": {
+              "start": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "end": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              }
+            }
           },
           "statistics": {
             "$ref": "statistics.json"

@@ -408,7 +408,26 @@ export interface Job {
   result?: unknown;
   error?: string | null;
   progress: number;
+  /**
+   * Attempts started so far.
+   */
   attempts: number;
+  /**
+   * A failed attempt below this is retried after a backoff.
+   */
+  maxAttempts?: number;
+  /**
+   * A queued retry is not started before this time.
+   */
+  notBefore?: string | null;
+  /**
+   * What the job works on, e.g. the materialized view.
+   */
+  subject?: string | null;
+  /**
+   * Scheduled runs: one job per view and fire time.
+   */
+  dedupeKey?: string | null;
   leaseOwner?: string | null;
   leaseUntil?: string | null;
   createdAt: string;
@@ -420,8 +439,22 @@ export interface MaterializeRequest {
    * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
    */
   view: string;
+  /**
+   * Backfill from this event time (inclusive).
+   */
   start?: string;
+  /**
+   * Backfill up to this event time (exclusive).
+   */
   end?: string;
+  /**
+   * Only rows newer than the last committed event time; a full refresh when nothing is committed yet. Not with start/end.
+   */
+  incremental?: boolean;
+  /**
+   * Set by the scheduler: the cron fire time this run is for.
+   */
+  scheduledFor?: string;
 }
 export interface MaterializationResult {
   view: string;
@@ -431,6 +464,17 @@ export interface MaterializationResult {
   onlineWritten: number;
   onlineSkippedOlder?: number;
   lastEventTime?: string | null;
+  /**
+   * What this run replaced or added.
+   */
+  mode?: "full" | "incremental" | "range";
+  /**
+   * Event-time range this run covered; null bounds are open.
+   */
+  range?: {
+    start?: string | null;
+    end?: string | null;
+  };
   statistics?: DatasetStatistics;
   quality?: QualityReport;
 }

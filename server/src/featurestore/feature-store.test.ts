@@ -204,7 +204,7 @@ describe('materialization', () => {
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/oops/);
     expect(await readOfflineManifest(t.platform.objects, 'cast_fv', 1)).toEqual(before);
-    expect((await t.client.getJobLogs(job.id)).lines.at(-1)).toMatch(/^failed: .*oops/);
+    expect((await t.client.getJobLogs(job.id)).lines.at(-1)).toMatch(/^failed \(attempt 1 of 3\): .*oops/);
     // Online keeps what the good run wrote.
     const [row] = await t.platform.online.read('cast_fv', [encodeEntityKey([2])]);
     expect(row?.values).toEqual({ num: 2.5 });

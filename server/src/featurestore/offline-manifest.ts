@@ -8,11 +8,40 @@ export interface OfflineManifest {
   view: string;
   version: number;
   kind: 'feature-view' | 'label-view';
-  /** Object-store keys of the committed Parquet files. */
+  /** Object-store keys of the committed Parquet files, in commit order (point-in-time ties use it). */
   files: string[];
+  /** The same files with the event-time range each covers; absent in manifests of older releases. */
+  parts?: OfflinePart[];
   rows: number;
   lastEventTime: string | null;
   committedAt: string;
+}
+
+/**
+ * One committed Parquet file and the event-time range [start, end) its run covered (null: open).
+ * A later run over an overlapping range replaces the overlap, so re-running a backfill never
+ * duplicates rows.
+ */
+export interface OfflinePart {
+  key: string;
+  start: string | null;
+  end: string | null;
+  rows: number;
+  lastEventTime: string | null;
+}
+
+/** The manifest's parts; files of an older manifest count as parts covering all time. */
+export function partsOf(m: OfflineManifest): OfflinePart[] {
+  return (
+    m.parts ??
+    m.files.map((key, i) => ({
+      key,
+      start: null,
+      end: null,
+      rows: i === 0 && m.files.length === 1 ? m.rows : 0,
+      lastEventTime: m.lastEventTime,
+    }))
+  );
 }
 
 export const offlinePrefix = (view: string, version: number) => `offline/${view}/v${version}`;

@@ -10,6 +10,7 @@ import type { ExampleSet, FeatureView } from '@plinth/schema';
 import { literal } from '../offline/duckdb';
 import { jobOutcome, startTestPlatform, tempDir, type TestPlatform } from '../test-support/platform';
 import { queryRows, writeParquet } from '../test-support/lake';
+import { readOfflineManifest } from './offline-manifest';
 
 const T = '2026-03-01 12:00:00';
 const LABEL_TS = '2026-03-01 13:00:00';
@@ -98,7 +99,7 @@ describe('point-in-time ties and late rows', () => {
     expect(rows.map((r) => r.tie_created__v)).toEqual([2, null]);
   });
 
-  it('takes the row committed last when there is no created column, and sees late-arriving rows', async () => {
+  it('replaces a re-run range (corrections win, nothing duplicated) and sees late-arriving rows', async () => {
     const range = { start: '2026-02-01T00:00:00Z', end: '2026-04-01T00:00:00Z' };
     await run(t.client.materialize({ view: 'tie_files', ...range }));
     expect((await exampleValues(['tie_files'])).rows.map((r) => r.tie_files__v)).toEqual([5, null]);
@@ -110,7 +111,9 @@ describe('point-in-time ties and late rows', () => {
       [2, '2026-03-01 12:30:00', 7],
     ]);
     const second = await run(t.client.materialize({ view: 'tie_files', ...range }));
-    expect((second.result as { files: string[] }).files).toHaveLength(2);
+    // The second backfill of the same range replaces the first one's part instead of adding to it.
+    expect((second.result as { files: string[] }).files).toHaveLength(1);
+    expect((await readOfflineManifest(t.platform.objects, 'tie_files', 1))?.rows).toBe(2);
     const { es, rows } = await exampleValues(['tie_files']);
     expect(rows.map((r) => r.tie_files__v)).toEqual([6, 7]);
     expect(es.timeRange).toEqual({ start: '2026-03-01T13:00:00.000Z', end: '2026-03-01T13:00:00.000Z' });

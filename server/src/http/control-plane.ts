@@ -12,11 +12,12 @@ import {
   type RegistryPath,
 } from '@plinth/schema';
 import type { Platform } from '../platform';
-import type { RegistryRecord } from '../stores/types';
+import type { EnqueueOptions, RegistryRecord } from '../stores/types';
 import type { DefinitionKind } from '../registry/registry';
 import { VERSION } from '../version';
 import { installProblemHandlers, installTokenAuth } from './problems';
-import { JobRunner } from '../jobs/runner';
+import { JobRunner, type RetryPolicy } from '../jobs/runner';
+import { MaterializationScheduler } from '../jobs/scheduler';
 import { localQueue } from '../jobs/queue';
 import { jobHandlers } from '../jobs/handlers';
 import { registerJobRoutes } from './job-routes';
@@ -42,6 +43,7 @@ const publicRecord = <T>(r: RegistryRecord<T>) => ({
 export interface ControlPlane {
   app: FastifyInstance;
   runner: JobRunner;
+  scheduler: MaterializationScheduler;
   close(): Promise<void>;
 }
 
@@ -49,7 +51,13 @@ export interface ControlPlane {
 export async function createControlPlane(
   p: Platform,
   log: Logger,
-  opts: { runJobs?: boolean } = {},
+  opts: {
+    /** False with `--no-jobs`: workers run the jobs; the scheduler still enqueues them. */
+    runJobs?: boolean;
+    /** False to not start the cron scheduler (tests drive `scheduler.tick` themselves). */
+    schedule?: boolean;
+    retry?: RetryPolicy;
+  } = {},
 ): Promise<ControlPlane> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 16 * 1024 * 1024 });
   installProblemHandlers(app);
@@ -63,7 +71,14 @@ export async function createControlPlane(
   );
   const actor = 'local';
 
-  const runner = new JobRunner(localQueue(p.meta), jobHandlers(p), log.child({ component: 'jobs' }));
+  const runner = new JobRunner(
+    localQueue(p.meta),
+    jobHandlers(p),
+    log.child({ component: 'jobs' }),
+    undefined,
+    undefined,
+    opts.retry,
+  );
   registerJobRoutes(app, p);
   registerRunDocumentRoutes(app, p);
   registerCatalogRoutes(app, p);
@@ -137,40 +152,60 @@ export async function createControlPlane(
   });
 
   // Jobs.
-  const enqueue = async (kind: string, params: unknown) => {
-    const job = await p.meta.enqueueJob(kind, params);
-    await p.meta.audit({ actor, action: `enqueue:${kind}`, target: `job/${job.id}`, detail: params });
+  const enqueue = async (kind: string, params: unknown, o: EnqueueOptions = {}, by = actor) => {
+    const job = await p.meta.enqueueJob(kind, params, o);
+    if (job.created === false) return job;
+    await p.meta.audit({ actor: by, action: `enqueue:${kind}`, target: `job/${job.id}`, detail: params });
     runner.kick();
     return job;
   };
+  const scheduler = new MaterializationScheduler(
+    p.meta,
+    (kind, params, o) => enqueue(kind, params, o, 'scheduler'),
+    log.child({ component: 'scheduler' }),
+  );
   app.post('/api/v1/materializations', async (req, reply) => {
     const body = assertValid('materialize-request', req.body, 'materialization request');
+    if (body.incremental && (body.start || body.end))
+      throw new ProblemError(
+        problem(400, 'Invalid materialization request', 'incremental runs take no start or end', [
+          { pointer: '/incremental', detail: 'cannot be combined with start or end' },
+        ]),
+      );
     await findView(p, body.view);
-    return reply.code(202).send(await enqueue('materialize', body));
+    return reply.code(202).send(await enqueue('materialize', body, { subject: body.view, maxAttempts: 3 }));
   });
   const jobStatuses = ['queued', 'running', 'succeeded', 'failed'] as const;
-  app.get<{ Querystring: { kind?: string; status?: string; limit?: string } }>('/api/v1/jobs', async (req) => {
-    // Checked here: a non-numeric limit used to reach the SQL as NaN and answer 500.
-    const { kind, status, limit = '100' } = req.query;
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw new ProblemError(
-        problem(400, 'Invalid query', `limit must be an integer from 1 to 1000, got '${limit}'`, [
-          { pointer: '/limit', detail: 'must be an integer from 1 to 1000' },
-        ]),
-      );
-    }
-    if (status !== undefined && !(jobStatuses as readonly string[]).includes(status)) {
-      throw new ProblemError(
-        problem(400, 'Invalid query', `unknown job status '${status}'`, [
-          { pointer: '/status', detail: `must be one of ${jobStatuses.join(', ')}` },
-        ]),
-      );
-    }
-    return {
-      items: await p.meta.listJobs({ kind, status: status as (typeof jobStatuses)[number] | undefined, limit: n }),
-    };
-  });
+  app.get<{ Querystring: { kind?: string; status?: string; subject?: string; limit?: string } }>(
+    '/api/v1/jobs',
+    async (req) => {
+      // Checked here: a non-numeric limit used to reach the SQL as NaN and answer 500.
+      const { kind, status, subject, limit = '100' } = req.query;
+      const n = Number(limit);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) {
+        throw new ProblemError(
+          problem(400, 'Invalid query', `limit must be an integer from 1 to 1000, got '${limit}'`, [
+            { pointer: '/limit', detail: 'must be an integer from 1 to 1000' },
+          ]),
+        );
+      }
+      if (status !== undefined && !(jobStatuses as readonly string[]).includes(status)) {
+        throw new ProblemError(
+          problem(400, 'Invalid query', `unknown job status '${status}'`, [
+            { pointer: '/status', detail: `must be one of ${jobStatuses.join(', ')}` },
+          ]),
+        );
+      }
+      return {
+        items: await p.meta.listJobs({
+          kind,
+          subject,
+          status: status as (typeof jobStatuses)[number] | undefined,
+          limit: n,
+        }),
+      };
+    },
+  );
   const job = async (id: string) => {
     const j = await p.meta.getJob(id);
     if (!j) throw new ProblemError(problem(404, 'Not found', `job '${id}' does not exist`));
@@ -304,10 +339,13 @@ export async function createControlPlane(
 
   // With --no-jobs, `plinth worker` processes run the jobs instead.
   if (opts.runJobs !== false) runner.start();
+  if (opts.schedule !== false) scheduler.start();
   return {
     app,
     runner,
+    scheduler,
     async close() {
+      await scheduler.stop();
       await runner.stop();
       await app.close();
     },

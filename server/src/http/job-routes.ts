@@ -30,13 +30,16 @@ export function registerJobRoutes(app: FastifyInstance, p: Platform): void {
   app.patch<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(b))
-      if (!['status', 'progress', 'result', 'error'].includes(k)) throw bad(`'${k}' is not a job field`, `/${k}`);
+      if (!['status', 'progress', 'result', 'error', 'notBefore'].includes(k))
+        throw bad(`'${k}' is not a job field`, `/${k}`);
     if (b.status !== undefined && !statuses.includes(b.status as JobStatus))
       throw bad(`status must be one of ${statuses.join(', ')}`, '/status');
     if (b.progress !== undefined && (typeof b.progress !== 'number' || b.progress < 0 || b.progress > 1))
       throw bad('progress must be a number from 0 to 1', '/progress');
     if (b.error !== undefined && b.error !== null && typeof b.error !== 'string')
       throw bad('error must be a string', '/error');
+    if (b.notBefore !== undefined && b.notBefore !== null && Number.isNaN(Date.parse(String(b.notBefore))))
+      throw bad('notBefore must be an ISO timestamp', '/notBefore');
     if (!(await p.meta.getJob(req.params.id)))
       throw new ProblemError(problem(404, 'Not found', `job '${req.params.id}' does not exist`));
     return p.meta.updateJob(req.params.id, b as JobPatch);

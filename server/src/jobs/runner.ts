@@ -11,6 +11,27 @@ export type JobHandler = (params: unknown, ctx: JobContext) => Promise<unknown>;
 // Long enough for any embedded job; lease renewal for long jobs comes with the job system.
 const LEASE_SECONDS = 600;
 
+export interface RetryPolicy {
+  /** Wait before the first retry; doubles with each further attempt. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 30_000, maxDelayMs: 3_600_000 };
+
+/** Delay before attempt `attempt + 1`, after `attempt` failures: base * 2^(attempt-1), capped. */
+export function retryDelayMs(attempt: number, policy: RetryPolicy = DEFAULT_RETRY): number {
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Whether another attempt could succeed. A 4xx problem (bad definition, strict quality rules
+ * failed, missing upstream data) fails the same way again: retrying would only delay the report.
+ */
+export function isRetryable(e: unknown): boolean {
+  return !(e instanceof ProblemError && e.problem.status < 500);
+}
+
 /**
  * Runs queued jobs from the metadata store with bounded concurrency. Jobs are leased: a
  * crashed runner's job is picked up again when its lease expires.
@@ -28,6 +49,7 @@ export class JobRunner {
     private readonly log: Logger,
     private readonly concurrency = 2,
     private readonly idleMs = 500,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
   private started = false;
@@ -92,13 +114,20 @@ export class JobRunner {
       log.info('job succeeded');
     } catch (e) {
       const message = e instanceof ProblemError ? formatProblem(e.problem) : (e as Error).message;
+      const problemResult = e instanceof ProblemError ? { problem: e.problem } : null;
+      if (isRetryable(e) && job.attempts < job.maxAttempts) {
+        const delay = retryDelayMs(job.attempts, this.retry);
+        const notBefore = new Date(Date.now() + delay).toISOString();
+        log.warn({ err: e, attempt: job.attempts, notBefore }, 'job attempt failed; will retry');
+        await this.queue
+          .log(job.id, `attempt ${job.attempts} of ${job.maxAttempts} failed: ${message}; retrying after ${notBefore}`)
+          .catch(() => undefined);
+        await this.queue.update(job.id, { status: 'queued', error: message, result: problemResult, notBefore });
+        return;
+      }
       log.warn({ err: e }, 'job failed');
-      await this.queue.log(job.id, `failed: ${message}`).catch(() => undefined);
-      await this.queue.update(job.id, {
-        status: 'failed',
-        error: message,
-        result: e instanceof ProblemError ? { problem: e.problem } : null,
-      });
+      await this.queue.log(job.id, `failed (attempt ${job.attempts} of ${job.maxAttempts}): ${message}`).catch(() => undefined);
+      await this.queue.update(job.id, { status: 'failed', error: message, result: problemResult });
     }
   }
 }

@@ -15,6 +15,8 @@ import { specHash } from '../util/hash';
 import { jsonDiff } from '../util/json-diff';
 import { findDuplicates } from './catalog';
 import { OfflineEngine, DataSourceError, valueTypeOf } from '../offline/duckdb';
+import { viewSchemaErrors } from '../offline/view-schema';
+import { parseSchedule } from '../util/schedule';
 
 export type DefinitionKind = 'entity' | 'data-source' | 'feature-view' | 'label-view';
 type Definition = Entity | DataSource | FeatureView | LabelView;
@@ -173,7 +175,14 @@ export class Registry {
       if (r) sources.push(r);
       else errors.push({ pointer: `/sources/${i}`, detail: `data source '${s}' does not exist` });
     }
-    if (errors.length) throw unprocessable(`${kind} '${view.name}' refers to definitions that do not exist`, errors);
+    if (view.schedule) {
+      try {
+        parseSchedule(view.schedule);
+      } catch (e) {
+        errors.push({ pointer: '/schedule', detail: `not a cron expression: ${(e as Error).message}` });
+      }
+    }
+    if (errors.length) throw unprocessable(`${kind} '${view.name}' has invalid fields or missing references`, errors);
     await this.checkSql(kind, view, entities, sources);
   }
 
@@ -205,57 +214,13 @@ export class Registry {
         ]);
       }
       const byName = new Map(columns.map((c) => [c.name, c.type]));
-      const errors: FieldError[] = [];
-      for (const e of entities) {
-        for (const k of e.joinKeys) {
-          if (!byName.has(k.name))
-            errors.push({ pointer: '/sql', detail: `does not return join key '${k.name}' of entity '${e.name}'` });
-        }
-      }
-      const ts = byName.get(view.timestampColumn);
-      if (!ts)
-        errors.push({
-          pointer: '/timestampColumn',
-          detail: `column '${view.timestampColumn}' is not returned by the SQL`,
-        });
-      else if (valueTypeOf(ts) !== 'timestamp')
-        errors.push({
-          pointer: '/timestampColumn',
-          detail: `column '${view.timestampColumn}' has type ${ts}, not a timestamp`,
-        });
-      const created = 'createdTimestampColumn' in view ? view.createdTimestampColumn : undefined;
-      if (created) {
-        const t = byName.get(created);
-        if (!t)
-          errors.push({ pointer: '/createdTimestampColumn', detail: `column '${created}' is not returned by the SQL` });
-        else if (valueTypeOf(t) !== 'timestamp')
-          errors.push({
-            pointer: '/createdTimestampColumn',
-            detail: `column '${created}' has type ${t}, not a timestamp`,
-          });
-      }
-      const fields = 'features' in view ? view.features : view.labels;
-      const listName = 'features' in view ? 'features' : 'labels';
-      for (const [i, f] of fields.entries()) {
-        const t = byName.get(f.name);
-        if (!t)
-          errors.push({ pointer: `/${listName}/${i}/name`, detail: `column '${f.name}' is not returned by the SQL` });
-        else if (!compatible(f.type, valueTypeOf(t))) {
-          errors.push({ pointer: `/${listName}/${i}/type`, detail: `declared ${f.type} but the SQL returns ${t}` });
-        }
-      }
+      const errors = viewSchemaErrors(view, entities, columns);
       errors.push(...qualityErrors(view, byName, entities));
       if (errors.length) throw unprocessable(`${kind} '${view.name}' does not match its SQL`, errors);
     } finally {
       engine.close();
     }
   }
-}
-
-function compatible(declared: string, actual: string): boolean {
-  if (declared === actual) return true;
-  const numeric = ['int32', 'int64', 'float32', 'float64', 'bool'];
-  return numeric.includes(declared) && numeric.includes(actual);
 }
 
 /** Data quality rules must name columns the view materializes; range and mean need numbers. */

@@ -30,6 +30,14 @@ export interface JobRecord {
   /** 0..1 */
   progress: number;
   attempts: number;
+  /** Runs allowed in all; a failed attempt below this is queued again after a backoff. */
+  maxAttempts: number;
+  /** A queued job is not leased before this time (retry backoff). */
+  notBefore: string | null;
+  /** What the job works on, e.g. the view a materialization refreshes. */
+  subject: string | null;
+  /** Unique when set: enqueueing the same key again returns the existing job. */
+  dedupeKey: string | null;
   leaseOwner: string | null;
   leaseUntil: string | null;
   createdAt: string;
@@ -42,6 +50,21 @@ export interface JobPatch {
   progress?: number;
   result?: unknown;
   error?: string | null;
+  /** With status 'queued': not leased again before this time. */
+  notBefore?: string | null;
+}
+
+export interface EnqueueOptions {
+  maxAttempts?: number;
+  subject?: string;
+  dedupeKey?: string;
+}
+
+export interface JobFilter {
+  kind?: string;
+  status?: JobStatus;
+  subject?: string;
+  limit?: number;
 }
 
 export interface AuditEntry {
@@ -77,12 +100,13 @@ export interface MetadataStore {
   /** Marks every version of (kind, name) removed; returns false if there was none. */
   markDeleted(kind: string, name: string, actor: string): Promise<boolean>;
 
-  enqueueJob(kind: string, params: unknown): Promise<JobRecord>;
+  /** Queues a job; with a `dedupeKey` already used, returns that job instead (`created: false`). */
+  enqueueJob(kind: string, params: unknown, opts?: EnqueueOptions): Promise<JobRecord & { created?: boolean }>;
   /** Atomically leases the oldest queued (or lease-expired running) job of the given kinds. */
   leaseJob(owner: string, kinds: string[], leaseSeconds: number): Promise<JobRecord | null>;
   updateJob(id: string, patch: JobPatch): Promise<JobRecord>;
   getJob(id: string): Promise<JobRecord | null>;
-  listJobs(filter: { kind?: string; status?: JobStatus; limit?: number }): Promise<JobRecord[]>;
+  listJobs(filter: JobFilter): Promise<JobRecord[]>;
   appendJobLog(id: string, line: string): Promise<void>;
   getJobLog(id: string): Promise<string[]>;
 

@@ -68,6 +68,20 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 2,
+    name: 'job retries, subjects and de-duplication',
+    statements: [
+      `ALTER TABLE jobs ADD COLUMN max_attempts integer NOT NULL DEFAULT 1 CHECK (max_attempts > 0)`,
+      // A retried job waits out its backoff: leaseJob skips it until then.
+      `ALTER TABLE jobs ADD COLUMN not_before timestamptz`,
+      // What the job works on (a view's name for materializations): run history per view.
+      `ALTER TABLE jobs ADD COLUMN subject text`,
+      // The scheduler's key per (view, fire time): replicas racing to enqueue one run make one job.
+      `ALTER TABLE jobs ADD COLUMN dedupe_key text UNIQUE`,
+      `CREATE INDEX jobs_subject_seq ON jobs (kind, subject, seq)`,
+    ],
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises concurrent `migrate()` callers. */

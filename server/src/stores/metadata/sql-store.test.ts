@@ -56,7 +56,9 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
       });
 
       it('refuses a database migrated by a newer version', async () => {
-        await expect(migrate(b.driver, MIGRATIONS.slice(0, 0))).rejects.toThrow(/migrations 1 unknown to this version/);
+        await expect(migrate(b.driver, MIGRATIONS.slice(0, 0))).rejects.toThrow(
+          /migrations 1, 2 unknown to this version/,
+        );
       });
 
       it('rejects a migration list that is not numbered 1, 2, 3', async () => {
@@ -303,6 +305,32 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
           attempts: 1,
         });
         expect(await store.leaseJob('w2', [kind], 60)).toMatchObject({ id: job2.id, attempts: 2 });
+      });
+
+      it('a retry waits out notBefore; max attempts and subject are kept', async () => {
+        const kind = uniq('retry');
+        const job = await store.enqueueJob(kind, {}, { maxAttempts: 3, subject: 'clicks' });
+        expect(job).toMatchObject({ maxAttempts: 3, subject: 'clicks', notBefore: null, dedupeKey: null });
+        await store.leaseJob('w', [kind], 60);
+        const later = new Date(Date.now() + 60_000).toISOString();
+        const back = await store.updateJob(job.id, { status: 'queued', error: 'flaky', notBefore: later });
+        expect(Date.parse(back.notBefore!)).toBe(Date.parse(later));
+        expect(await store.leaseJob('w', [kind], 60)).toBeNull();
+        await store.updateJob(job.id, { status: 'queued', notBefore: new Date(Date.now() - 1).toISOString() });
+        expect(await store.leaseJob('w', [kind], 60)).toMatchObject({ id: job.id, attempts: 2, error: 'flaky' });
+        expect((await store.listJobs({ kind, subject: 'clicks' })).map((j) => j.id)).toEqual([job.id]);
+        expect(await store.listJobs({ kind, subject: 'other' })).toEqual([]);
+        await expect(store.enqueueJob(kind, {}, { maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
+      });
+
+      it('enqueueing a used dedupe key returns the existing job', async () => {
+        const kind = uniq('dedupe');
+        const key = uniq('schedule:v@1:2026-01-01T00:00:00.000Z');
+        const first = await store.enqueueJob(kind, { n: 1 }, { dedupeKey: key });
+        const second = await store.enqueueJob(kind, { n: 2 }, { dedupeKey: key });
+        expect(first.created).toBe(true);
+        expect(second).toMatchObject({ id: first.id, created: false, params: { n: 1 }, dedupeKey: key });
+        expect(await store.listJobs({ kind })).toHaveLength(1);
       });
 
       it('updateJob rejects bad patches and unknown jobs', async () => {

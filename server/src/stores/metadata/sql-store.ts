@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEntry, JobPatch, JobRecord, JobStatus, MetadataStore, RegistryRecord } from '../types';
+import type {
+  AuditEntry,
+  EnqueueOptions,
+  JobFilter,
+  JobPatch,
+  JobRecord,
+  JobStatus,
+  MetadataStore,
+  RegistryRecord,
+} from '../types';
 import { migrate } from './migrations';
 import type { SqlDriver } from './sql-driver';
 
@@ -23,6 +32,10 @@ interface JobRow {
   error: string | null;
   progress: number;
   attempts: number;
+  max_attempts: number;
+  not_before: Date | string | null;
+  subject: string | null;
+  dedupe_key: string | null;
   lease_owner: string | null;
   lease_until: Date | string | null;
   created_at: Date | string;
@@ -40,7 +53,8 @@ interface AuditRow {
 
 const REGISTRY_COLS = 'kind, name, version, spec, spec_hash, created_at, created_by, deleted_at';
 const JOB_COLS =
-  'id, kind, status, params, result, error, progress, attempts, lease_owner, lease_until, created_at, started_at, finished_at';
+  'id, kind, status, params, result, error, progress, attempts, max_attempts, not_before, subject, dedupe_key, ' +
+  'lease_owner, lease_until, created_at, started_at, finished_at';
 const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'failed'];
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -148,14 +162,28 @@ export class SqlMetadataStore implements MetadataStore {
 
   // ---- jobs -----------------------------------------------------------------------------
 
-  async enqueueJob(kind: string, params: unknown): Promise<JobRecord> {
+  async enqueueJob(
+    kind: string,
+    params: unknown,
+    opts: EnqueueOptions = {},
+  ): Promise<JobRecord & { created?: boolean }> {
     requireText('kind', kind);
+    const maxAttempts = opts.maxAttempts ?? 1;
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
+      throw new RangeError(`maxAttempts must be an integer from 1 to 100, got ${maxAttempts}`);
+    }
     const rows = await this.db.query<JobRow>(
-      `INSERT INTO jobs (id, kind, status, params) VALUES ($1, $2, 'queued', $3::jsonb)
+      `INSERT INTO jobs (id, kind, status, params, max_attempts, subject, dedupe_key)
+       VALUES ($1, $2, 'queued', $3::jsonb, $4, $5, $6)
+       ON CONFLICT (dedupe_key) DO NOTHING
        RETURNING ${JOB_COLS}`,
-      [randomUUID(), kind, toJson(params)],
+      [randomUUID(), kind, toJson(params), maxAttempts, opts.subject ?? null, opts.dedupeKey ?? null],
     );
-    return toJob(one(rows));
+    if (rows[0]) return { ...toJob(rows[0]), created: true };
+    const existing = await this.db.query<JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE dedupe_key = $1`, [
+      opts.dedupeKey,
+    ]);
+    return { ...toJob(one(existing)), created: false };
   }
 
   async leaseJob(owner: string, kinds: string[], leaseSeconds: number): Promise<JobRecord | null> {
@@ -176,7 +204,8 @@ export class SqlMetadataStore implements MetadataStore {
         WHERE id = (
           SELECT id FROM jobs
            WHERE kind = ANY($2::text[])
-             AND (status = 'queued' OR (status = 'running' AND lease_until < now()))
+             AND ((status = 'queued' AND (not_before IS NULL OR not_before <= now()))
+                  OR (status = 'running' AND lease_until < now()))
            ORDER BY seq
            LIMIT 1
            FOR UPDATE SKIP LOCKED)
@@ -204,6 +233,7 @@ export class SqlMetadataStore implements MetadataStore {
       } else if (patch.status === 'queued') {
         // Handed back for a retry: free the lease now rather than when it expires.
         sets.push('lease_owner = NULL', 'lease_until = NULL', 'finished_at = NULL');
+        sets.push(`not_before = ${param(patch.notBefore ?? null)}::timestamptz`);
       } else {
         sets.push('started_at = COALESCE(started_at, now())', 'finished_at = NULL');
       }
@@ -236,7 +266,7 @@ export class SqlMetadataStore implements MetadataStore {
     return rows[0] ? toJob(rows[0]) : null;
   }
 
-  async listJobs(filter: { kind?: string; status?: JobStatus; limit?: number }): Promise<JobRecord[]> {
+  async listJobs(filter: JobFilter): Promise<JobRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.kind !== undefined) {
@@ -246,6 +276,10 @@ export class SqlMetadataStore implements MetadataStore {
     if (filter.status !== undefined) {
       params.push(filter.status);
       where.push(`status = $${params.length}`);
+    }
+    if (filter.subject !== undefined) {
+      params.push(filter.subject);
+      where.push(`subject = $${params.length}`);
     }
     const limit = filter.limit ?? 100;
     if (!Number.isSafeInteger(limit) || limit < 0) {
@@ -363,6 +397,10 @@ function toJob(r: JobRow): JobRecord {
     error: r.error,
     progress: Number(r.progress),
     attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    notBefore: isoOrNull(r.not_before),
+    subject: r.subject,
+    dedupeKey: r.dedupe_key,
     leaseOwner: r.lease_owner,
     leaseUntil: isoOrNull(r.lease_until),
     createdAt: iso(r.created_at),
