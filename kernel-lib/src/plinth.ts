@@ -12,12 +12,14 @@ import {
   type ExampleSet,
   type ExampleSetSpec,
   type Job,
+  type MaterializationResult,
   type ModelVersion,
   type Pipeline,
   type PredictResponse,
   type PlannedChange,
   type QualityReport,
   type StatisticsOptions,
+  type ViewMetadata,
 } from '@plinth/schema';
 import { progress } from './display';
 import { readParquetAsArrow, numericColumns } from './example-store';
@@ -160,18 +162,41 @@ export class Plinth {
 
   /**
    * Materializes a feature or label view (offline Parquet + online store) and waits for it,
-   * showing progress.
+   * showing progress. Without options it is a full refresh; `{ start, end }` backfills that
+   * event-time range (replacing what was committed in it); `{ incremental: true }` adds only
+   * rows newer than the last committed event time.
    *
    * @example
    * const r = await p.materialize('user_features');
-   * r.rows;
+   * await p.materialize('user_features', { start: '2026-10-01T00:00:00Z', end: '2026-10-08T00:00:00Z' });
+   * await p.materialize('user_features', { incremental: true });
    */
   async materialize(
     view: string,
-    range: { start?: string; end?: string } = {},
-  ): Promise<{ rows: number; onlineWritten: number; version: number }> {
-    const job = await this.follow(await this.client.materialize({ view, ...range }), `Materializing ${view}`);
-    return job.result as { rows: number; onlineWritten: number; version: number };
+    opts: { start?: string; end?: string; incremental?: boolean } = {},
+  ): Promise<MaterializationResult> {
+    const job = await this.follow(await this.client.materialize({ view, ...opts }), `Materializing ${view}`);
+    return job.result as MaterializationResult;
+  }
+
+  /**
+   * A view's metadata: schema, committed rows and bytes, freshness (last event time, lag,
+   * update frequency from its schedule, next run, stale), last run and consumers; plus
+   * `table`, the schema as rows for `showTable`.
+   *
+   * @example
+   * const m = await p.metadata('user_features');
+   * showTable(m.table, `${m.offline?.rows} rows, ${m.freshness.lagSeconds} s behind`);
+   */
+  async metadata(
+    view: string,
+    opts: { kind?: 'feature-view' | 'label-view'; version?: number } = {},
+  ): Promise<ViewMetadata & { table: Record<string, string>[] }> {
+    const m = await this.client.getViewMetadata(view, opts);
+    return {
+      ...m,
+      table: m.schema.map((c) => ({ column: c.name, type: c.type, role: c.role, description: c.description ?? '' })),
+    };
   }
 
   /**

@@ -64,6 +64,47 @@ export interface Lineage {
   deployments: { name: string; model: string; version: number }[];
 }
 
+/**
+ * What a data scientist needs to judge a view before using it: its schema, how much data is
+ * committed offline, how fresh it is against its schedule, its last run, and who reads it.
+ */
+export interface ViewMetadata {
+  kind: 'feature-view' | 'label-view';
+  name: string;
+  version: number;
+  description: string | null;
+  team: string | null;
+  owner: string | null;
+  tags: Record<string, string>;
+  entities: string[];
+  /** Columns as materialized: join keys, timestamps, then the declared features or labels. */
+  schema: {
+    name: string;
+    type: string;
+    role: 'key' | 'timestamp' | 'created' | 'feature' | 'label';
+    description?: string;
+  }[];
+  ttlSeconds: number | null;
+  online: boolean;
+  /** Committed offline data; null before the first materialization. */
+  offline: { rows: number; bytes: number | null; files: number; committedAt: string } | null;
+  freshness: {
+    /** Newest committed event time. */
+    lastEventTime: string | null;
+    /** now - lastEventTime, in seconds. */
+    lagSeconds: number | null;
+    lastMaterializedAt: string | null;
+    schedule: string | null;
+    /** Interval between the schedule's fire times: the expected update frequency. */
+    updateFrequencySeconds: number | null;
+    nextRunAt: string | null;
+    /** No commit within two schedule intervals; null without a schedule. */
+    stale: boolean | null;
+  };
+  lastRun: { jobId: string; status: string; attempts: number; finishedAt: string | null; error: string | null } | null;
+  consumers: Pick<Lineage, 'exampleSets' | 'models' | 'deployments'>;
+}
+
 export interface ItemList<I> {
   items: I[];
 }

@@ -4,6 +4,7 @@ import type {
   CatalogEntry,
   CatalogQuery,
   Lineage,
+  ViewMetadata,
   DefinitionSet,
   PlannedChange,
   DataSourceRecord,
@@ -191,6 +192,15 @@ export class PlinthClient {
         .map(([k, v]) => [k, String(v)] as [string, string]),
     );
     return this.request('GET', `api/v1/catalog${params.size ? `?${params}` : ''}`);
+  }
+
+  /** A view's schema, committed size, freshness against its schedule, last run and consumers. */
+  getViewMetadata(
+    view: string,
+    opts: { kind?: 'feature-view' | 'label-view'; version?: number } = {},
+  ): Promise<ViewMetadata> {
+    const q = opts.version !== undefined ? `?version=${opts.version}` : '';
+    return this.request('GET', `api/v1/${opts.kind ?? 'feature-view'}s/${encodeURIComponent(view)}/metadata${q}`);
   }
 
   /** Sources a view reads, and the example sets, models and deployments that use it. */

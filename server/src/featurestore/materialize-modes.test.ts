@@ -135,6 +135,37 @@ describe('materialization modes', () => {
     expect((await readOfflineManifest(t.platform.objects, 'spend', 1))?.files).toHaveLength(1);
   });
 
+  it('serves the view metadata: schema, committed size, freshness against the schedule, last run', async () => {
+    const md = await t.client.getViewMetadata('spend');
+    const nextNewYear = `${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`;
+    expect(md).toMatchObject({
+      kind: 'feature-view',
+      name: 'spend',
+      version: 1,
+      entities: ['user'],
+      online: true,
+      offline: { rows: 6, files: 1 },
+      freshness: {
+        lastEventTime: '2026-01-05T10:00:00.000Z',
+        schedule: '0 0 1 1 *',
+        nextRunAt: nextNewYear,
+        stale: false,
+      },
+      lastRun: { status: 'succeeded', attempts: 1, error: null },
+      consumers: { exampleSets: [], models: [], deployments: [] },
+    });
+    expect(md.schema.map((c) => `${c.name}:${c.type}:${c.role}`)).toEqual([
+      'user_id:int64:key',
+      'ts:timestamp:timestamp',
+      'v:float64:feature',
+    ]);
+    expect(md.offline?.bytes).toBeGreaterThan(0);
+    expect([365, 366].map((d) => d * 86_400)).toContain(md.freshness.updateFrequencySeconds);
+    expect(md.freshness.lagSeconds).toBeGreaterThan(0);
+    await expect(t.client.getViewMetadata('nope')).rejects.toMatchObject({ problem: { status: 404 } });
+    await expect(t.client.getViewMetadata('spend', { version: 0 })).rejects.toMatchObject({ problem: { status: 400 } });
+  });
+
   it('rejects incremental with a range, and a range that ends before it starts', async () => {
     await expect(
       t.client.materialize({ view: 'spend', incremental: true, start: '2026-01-01T00:00:00Z' }),

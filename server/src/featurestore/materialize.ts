@@ -244,6 +244,7 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       // Open-ended runs claim event time up to just past their newest row.
       end: end ?? (last ? new Date(last.getTime() + 1).toISOString() : start),
       rows,
+      bytes,
       lastEventTime,
     };
     // Earlier parts keep their place (commit order breaks point-in-time ties); what overlaps
@@ -269,7 +270,13 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       if (Number(c) === 0) continue;
       const key = `${prefix}/rest-${i}.parquet`;
       await p.objects.putFile(key, rest);
-      kept.push({ ...old, key, rows: Number(c), lastEventTime: l?.toISOString() ?? null });
+      kept.push({
+        ...old,
+        key,
+        rows: Number(c),
+        bytes: fs.statSync(rest).size,
+        lastEventTime: l?.toISOString() ?? null,
+      });
     }
     const parts = [...kept, part];
     const newest = parts.map((x) => x.lastEventTime).filter((t): t is string => t !== null);

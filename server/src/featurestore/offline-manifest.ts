@@ -27,6 +27,8 @@ export interface OfflinePart {
   start: string | null;
   end: string | null;
   rows: number;
+  /** Size of the Parquet file; absent in manifests of older releases. */
+  bytes?: number;
   lastEventTime: string | null;
 }
 

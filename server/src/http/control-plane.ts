@@ -17,6 +17,7 @@ import type { DefinitionKind } from '../registry/registry';
 import { VERSION } from '../version';
 import { installProblemHandlers, installTokenAuth } from './problems';
 import { JobRunner, type RetryPolicy } from '../jobs/runner';
+import { registerViewMetadataRoutes } from './view-metadata-routes';
 import { MaterializationScheduler } from '../jobs/scheduler';
 import { localQueue } from '../jobs/queue';
 import { jobHandlers } from '../jobs/handlers';
@@ -82,6 +83,7 @@ export async function createControlPlane(
   registerJobRoutes(app, p);
   registerRunDocumentRoutes(app, p);
   registerCatalogRoutes(app, p);
+  registerViewMetadataRoutes(app, p);
 
   // Polled constantly (health checks, the inference tier's deployment watch): not worth a log line each.
   const quiet = { logLevel: 'warn' as const };
