@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../test-support/net';
 import { tempDir } from '../test-support/platform';
+import { writeParquet } from '../test-support/lake';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const bin = path.join(repoRoot, 'server', 'bin', 'plinth.js');
@@ -134,9 +135,10 @@ describe('plinth serve and apply', () => {
   let serveLog = '';
   let url = '';
   let filePort = 0;
+  let dataDir = '';
 
   beforeAll(async () => {
-    const dataDir = tempDir('serve');
+    dataDir = tempDir('serve');
     filePort = await freePort();
     const envPort = await freePort();
     // The file says one port, the environment another: the environment wins.
@@ -245,6 +247,55 @@ describe('plinth serve and apply', () => {
     const typo = await plinth(['apply', path.join(dir, 'typo.yaml'), '--control-plane', url]);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain(`${path.join(dir, 'typo.yaml')}: unknown section 'entitys'`);
+  });
+
+  it('materializes with progress and lists the run; bad flags, unknown views and failed runs exit 1', async () => {
+    await writeParquet(
+      path.join(dataDir, 'lake', 'visits', 'v.parquet'),
+      `SELECT (i % 3)::BIGINT AS user_id, TIMESTAMP '2026-01-01' + i * INTERVAL 1 HOUR AS ts, i::DOUBLE AS n FROM range(10) t(i)`,
+    );
+    const dir = tempDir('defs-mat');
+    const file = path.join(dir, 'v.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'entities:',
+        '  - { name: user, joinKeys: [{ name: user_id, type: int64 }] }',
+        'dataSources:',
+        '  - { name: visits, path: visits, format: parquet }',
+        'featureViews:',
+        '  - name: visit_n',
+        '    entities: [user]',
+        '    sources: [visits]',
+        '    sql: SELECT user_id, ts, n FROM visits',
+        '    timestampColumn: ts',
+        '    features: [{ name: n, type: float64 }]',
+        '',
+      ].join('\n'),
+    );
+    expect((await plinth(['apply', file, '--control-plane', url])).code).toBe(0);
+    const full = await plinth(['materialize', 'visit_n', '--control-plane', url]);
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stderr).toMatch(/materialize visit_n: \d+%/);
+    expect(full.stderr).toMatch(/visit_n@1: full run, 10 rows committed, 3 entities written online/);
+    const inc = await plinth(['materialize', 'visit_n', '--incremental', '--control-plane', url]);
+    expect(inc.stderr).toMatch(/visit_n@1: incremental run, 0 rows committed/);
+
+    const jobs = await plinth(['jobs', '--subject', 'visit_n', '--control-plane', url]);
+    expect(jobs.code, jobs.stderr).toBe(0);
+    expect(jobs.stdout.trim().split('\n')).toHaveLength(2);
+    expect(jobs.stdout).toMatch(/materialize visit_n\s+succeeded attempt 1\/3/);
+
+    const badTime = await plinth(['materialize', 'visit_n', '--start', 'yesterday', '--control-plane', url]);
+    expect(badTime.code).toBe(1);
+    expect(badTime.stderr).toMatch(/--start: expected an ISO 8601 time, got 'yesterday'/);
+    const unknown = await plinth(['materialize', 'nope', '--control-plane', url]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no feature view or label view is named 'nope'/);
+    fs.writeFileSync(path.join(dataDir, 'lake', 'visits', 'v.parquet'), 'broken');
+    const failed = await plinth(['materialize', 'visit_n', '--control-plane', url]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/visit_n.*v\.parquet/);
   });
 
   it('reports an unreachable control plane', async () => {

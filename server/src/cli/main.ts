@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PlinthClient, ProblemError, formatProblem } from '@plinth/schema';
+import { PlinthClient, ProblemError, formatProblem, type Job, type MaterializationResult } from '@plinth/schema';
 import { ConfigError, defaultDataDir, loadConfig, parsePort, type ConfigOverrides } from '../config';
 import { VERSION } from '../version';
 import { openPlatform } from '../platform';
@@ -9,6 +9,7 @@ import { createInferenceServer } from '../inference/server';
 import { LmdbOnlineStore } from '../stores/online/lmdb-store';
 import { LocalObjectStore } from '../stores/object/local-store';
 import { createLogger } from './logger';
+import { ProgressLine } from './progress';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
@@ -31,6 +32,10 @@ const positiveInt = (v: string) => {
 const isoDate = (v: string) => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))
     throw new InvalidArgumentError(`expected a date YYYY-MM-DD, got '${v}'`);
+  return v;
+};
+const isoTime = (flag: string) => (v: string) => {
+  if (Number.isNaN(Date.parse(v))) throw new InvalidArgumentError(`${flag}: expected an ISO 8601 time, got '${v}'`);
   return v;
 };
 const sizes = ['tiny', 'small', 'medium', 'large'];
@@ -251,6 +256,66 @@ export function buildProgram(): Command {
         }
       }
     });
+  withCommon(program.command('materialize'))
+    .description(
+      'materialize a feature or label view and wait: a full refresh, a backfill of --start..--end (replacing that range), or --incremental (rows after the last committed event time)',
+    )
+    .argument('<view>', 'feature or label view')
+    .option('--start <time>', 'backfill from this event time (ISO 8601, inclusive)', isoTime('--start'))
+    .option('--end <time>', 'backfill up to this event time (ISO 8601, exclusive)', isoTime('--end'))
+    .option('--incremental', 'only rows newer than the last committed event time')
+    .option('--no-wait', 'print the job id and return at once')
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(
+      async (
+        view: string,
+        f: CommonFlags & { controlPlane?: string; start?: string; end?: string; incremental?: boolean; wait: boolean },
+      ) => {
+        const config = loadConfig(overrides(f));
+        const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+        const job = await client.materialize({ view, start: f.start, end: f.end, incremental: f.incremental });
+        if (!f.wait) {
+          process.stdout.write(`${job.id}\n`);
+          return;
+        }
+        const bar = new ProgressLine(`materialize ${view}`);
+        const done = await client.waitForJob(job.id, (j) => bar.update(j.progress, 1, j.status));
+        const r = done.result as MaterializationResult;
+        bar.done(
+          `${view}@${r.version}: ${r.mode ?? 'full'} run, ${r.rows} rows committed, ${r.onlineWritten} entities written online (job ${done.id})`,
+        );
+      },
+    );
+
+  withCommon(program.command('jobs'))
+    .description('list jobs, newest first (a view name as --subject shows its materialization history)')
+    .option('--kind <kind>', 'materialize, example-set...')
+    .option('--status <status>', 'queued, running, succeeded or failed')
+    .option('--subject <view>', 'jobs of one view')
+    .option('--limit <n>', 'at most this many (default 20)', positiveInt, 20)
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(
+      async (
+        f: CommonFlags & {
+          controlPlane?: string;
+          kind?: string;
+          status?: Job['status'];
+          subject?: string;
+          limit: number;
+        },
+      ) => {
+        const config = loadConfig(overrides(f));
+        const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+        const { items } = await client.listJobs({ kind: f.kind, status: f.status, subject: f.subject, limit: f.limit });
+        for (const j of items) {
+          const what = j.subject ? `${j.kind} ${j.subject}` : j.kind;
+          const err = j.error ? `  ${j.error.split('\n')[0]}` : '';
+          process.stdout.write(
+            `${j.id}  ${j.createdAt}  ${what.padEnd(32)} ${j.status.padEnd(9)} attempt ${j.attempts}/${j.maxAttempts}${err}\n`,
+          );
+        }
+      },
+    );
   return program;
 }
 
