@@ -17,6 +17,7 @@ import {
   type DataType,
   type Vector,
 } from 'apache-arrow';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ExampleSet } from '@plinth/schema';
 
 /** Arrow field metadata keys that carry an example set's column roles. */
@@ -42,15 +43,42 @@ function arrowType(duckType: string): DataType {
   return new Utf8();
 }
 
-/**
- * Reads Parquet files into one Apache Arrow table with DuckDB. Column roles from an example
- * set's manifest (key, timestamp, label, feature) go into the Arrow field metadata.
- *
- * @example
- * const table = await readParquetAsArrow(['file:///data/part-0.parquet']);
- * table.numRows;
- */
-export async function readParquetAsArrow(files: string[], manifest?: Pick<ExampleSet, 'columns'>): Promise<Table> {
+/** Arrow columns from DuckDB result columns, with example-set column roles as field metadata. */
+function toArrowTable(
+  names: string[],
+  duckTypes: string[],
+  columns: unknown[][],
+  manifest?: Pick<ExampleSet, 'columns'>,
+): Table {
+  const roles = new Map((manifest?.columns ?? []).map((c) => [c.name, c]));
+  const fields: Field[] = [];
+  const vectors: Vector[] = [];
+  names.forEach((name, j) => {
+    const type = arrowType(duckTypes[j]);
+    const values = columns[j].map((v) => (typeof v === 'bigint' && !(type instanceof Int64) ? Number(v) : v));
+    const vec = vectorFromArray(values as never[], type);
+    const col = roles.get(name);
+    const meta = new Map<string, string>();
+    if (col) {
+      meta.set(ROLE_KEY, col.role);
+      if (col.source) meta.set(SOURCE_KEY, col.source);
+    }
+    fields.push(new Field(name, type, true, meta));
+    vectors.push(vec);
+  });
+  const schema = new Schema(fields);
+  if (vectors.length === 0) return new Table(schema);
+  const data = makeData({
+    type: new Struct(fields),
+    length: vectors[0].length,
+    nullCount: 0,
+    children: vectors.map((v) => v.data[0]),
+  });
+  return new Table([new RecordBatch(schema, data)]);
+}
+
+/** A throwaway in-memory DuckDB connection, and the files as an SQL list for read_parquet. */
+async function openParquet(files: string[]): Promise<{ conn: DuckDBConnection; list: string; close(): void }> {
   // Loaded lazily: DuckDB is only needed when a notebook reads data.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
@@ -61,39 +89,82 @@ export async function readParquetAsArrow(files: string[], manifest?: Pick<Exampl
     autoload_known_extensions: 'false',
   });
   const conn = await db.connect();
+  return {
+    conn,
+    list,
+    close: () => {
+      conn.closeSync();
+      db.closeSync();
+    },
+  };
+}
+
+/**
+ * Reads Parquet files into one Apache Arrow table with DuckDB. Column roles from an example
+ * set's manifest (key, timestamp, label, feature) go into the Arrow field metadata.
+ *
+ * @example
+ * const table = await readParquetAsArrow(['file:///data/part-0.parquet']);
+ * table.numRows;
+ */
+export async function readParquetAsArrow(files: string[], manifest?: Pick<ExampleSet, 'columns'>): Promise<Table> {
+  const { conn, list, close } = await openParquet(files);
   try {
     const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet([${list}])`);
-    const names = reader.columnNames();
     const types = reader.columnTypes().map((t) => t.toString());
-    const columns = reader.getColumnsJS() as unknown[][];
-    const roles = new Map((manifest?.columns ?? []).map((c) => [c.name, c]));
-    const fields: Field[] = [];
-    const vectors: Vector[] = [];
-    names.forEach((name, j) => {
-      const type = arrowType(types[j]);
-      const values = columns[j].map((v) => (typeof v === 'bigint' && !(type instanceof Int64) ? Number(v) : v));
-      const vec = vectorFromArray(values as never[], type);
-      const col = roles.get(name);
-      const meta = new Map<string, string>();
-      if (col) {
-        meta.set(ROLE_KEY, col.role);
-        if (col.source) meta.set(SOURCE_KEY, col.source);
-      }
-      fields.push(new Field(name, type, true, meta));
-      vectors.push(vec);
-    });
-    const schema = new Schema(fields);
-    if (vectors.length === 0) return new Table(schema);
-    const data = makeData({
-      type: new Struct(fields),
-      length: vectors[0].length,
-      nullCount: 0,
-      children: vectors.map((v) => v.data[0]),
-    });
-    return new Table([new RecordBatch(schema, data)]);
+    return toArrowTable(reader.columnNames(), types, reader.getColumnsJS() as unknown[][], manifest);
   } finally {
-    conn.closeSync();
-    db.closeSync();
+    close();
+  }
+}
+
+/**
+ * Reads Parquet files as a stream of Arrow tables of at most `batchRows` rows each, in file
+ * order, holding about one batch in memory at a time: for example sets larger than memory.
+ *
+ * @example
+ * let rows = 0;
+ * for await (const batch of readParquetBatches(es.location.files, es, 100_000)) rows += batch.numRows;
+ */
+export async function* readParquetBatches(
+  files: string[],
+  manifest?: Pick<ExampleSet, 'columns'>,
+  batchRows = 65_536,
+): AsyncGenerator<Table> {
+  if (!Number.isInteger(batchRows) || batchRows < 1)
+    throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { JSDuckDBValueConverter } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
+  const { conn, list, close } = await openParquet(files);
+  try {
+    const result = await conn.stream(`SELECT * FROM read_parquet([${list}])`);
+    const names = result.columnNames();
+    const types = result.columnTypes().map((t) => t.toString());
+    let buffered: unknown[][] = names.map(() => []);
+    let rows = 0;
+    const take = (n: number) => {
+      const table = toArrowTable(
+        names,
+        types,
+        buffered.map((c) => c.slice(0, n)),
+        manifest,
+      );
+      buffered = buffered.map((c) => c.slice(n));
+      rows -= n;
+      return table;
+    };
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      chunk.convertColumns(JSDuckDBValueConverter).forEach((col, j) => {
+        for (const v of col) buffered[j].push(v);
+      });
+      rows += chunk.rowCount;
+      while (rows >= batchRows) yield take(batchRows);
+    }
+    if (rows > 0) yield take(rows);
+  } finally {
+    close();
   }
 }
 

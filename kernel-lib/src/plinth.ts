@@ -22,7 +22,7 @@ import {
   type ViewMetadata,
 } from '@plinth/schema';
 import { progress } from './display';
-import { readParquetAsArrow, numericColumns } from './example-store';
+import { readParquetAsArrow, readParquetBatches, numericColumns } from './example-store';
 import { compilePipeline } from './onnx/compile';
 import { PipelineSession } from './onnx/runtime';
 import { assembleInputs, onlineRefs, type InputStatus } from './pipeline/assemble';
@@ -220,6 +220,21 @@ export class Plinth {
   async loadExampleSet(name: string, version?: number): Promise<Table> {
     const es = await this.client.getExampleSet(name, version);
     return readParquetAsArrow(es.location.files, es);
+  }
+
+  /**
+   * Streams an example set (latest version unless given) as Arrow tables of at most
+   * `batchRows` rows, for sets larger than memory; the fields carry the same roles as
+   * `loadExampleSet`'s.
+   *
+   * @example
+   * for await (const batch of p.exampleSetBatches('clicks_train', { batchRows: 100_000 })) {
+   *   console.log(batch.numRows);
+   * }
+   */
+  async *exampleSetBatches(name: string, opts: { version?: number; batchRows?: number } = {}): AsyncGenerator<Table> {
+    const es = await this.client.getExampleSet(name, opts.version);
+    yield* readParquetBatches(es.location.files, es, opts.batchRows);
   }
 
   /**
