@@ -27,6 +27,17 @@ export function registerJobRoutes(app: FastifyInstance, p: Platform): void {
     return job ? job : reply.code(204).send();
   });
 
+  app.post<{ Params: { id: string } }>('/api/v1/jobs/:id/lease', async (req) => {
+    const b = (req.body ?? {}) as { owner?: unknown; leaseSeconds?: unknown };
+    if (typeof b.owner !== 'string' || !b.owner) throw bad('owner must be a non-empty string', '/owner');
+    const lease = b.leaseSeconds ?? 600;
+    if (!Number.isInteger(lease) || (lease as number) < 1 || (lease as number) > 86_400)
+      throw bad('leaseSeconds must be an integer from 1 to 86400', '/leaseSeconds');
+    if (!(await p.meta.getJob(req.params.id)))
+      throw new ProblemError(problem(404, 'Not found', `job '${req.params.id}' does not exist`));
+    return { renewed: await p.meta.renewLease(req.params.id, b.owner, lease as number) };
+  });
+
   app.patch<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(b))

@@ -3,6 +3,8 @@ import type { JobPatch, JobRecord, MetadataStore, ObjectStore, OnlineStore } fro
 /** Where a job runner gets work: the metadata store in the control plane, or its HTTP API in a worker. */
 export interface JobQueue {
   lease(owner: string, kinds: string[], leaseSeconds: number): Promise<JobRecord | null>;
+  /** Keeps a long job's lease alive; false when it was lost. */
+  renew(id: string, owner: string, leaseSeconds: number): Promise<boolean>;
   update(id: string, patch: JobPatch): Promise<void>;
   log(id: string, line: string): Promise<void>;
 }
@@ -22,6 +24,7 @@ export interface JobEnv {
 export function localQueue(meta: MetadataStore): JobQueue {
   return {
     lease: (owner, kinds, leaseSeconds) => meta.leaseJob(owner, kinds, leaseSeconds),
+    renew: (id, owner, leaseSeconds) => meta.renewLease(id, owner, leaseSeconds),
     update: async (id, patch) => {
       await meta.updateJob(id, patch);
     },

@@ -11,6 +11,13 @@ export function remoteQueue(client: PlinthClient): JobQueue {
       const job = await client.request<Job | undefined>('POST', 'api/v1/jobs/lease', { owner, kinds, leaseSeconds });
       return (job ?? null) as JobRecord | null;
     },
+    renew: async (id, owner, leaseSeconds) => {
+      const r = await client.request<{ renewed: boolean }>('POST', `api/v1/jobs/${encodeURIComponent(id)}/lease`, {
+        owner,
+        leaseSeconds,
+      });
+      return r.renewed;
+    },
     update: async (id, patch) => {
       await client.request('PATCH', `api/v1/jobs/${encodeURIComponent(id)}`, patch);
     },

@@ -8,8 +8,9 @@ import type { JobContext } from '../featurestore/materialize';
 
 export type JobHandler = (params: unknown, ctx: JobContext) => Promise<unknown>;
 
-// Long enough for any embedded job; lease renewal for long jobs comes with the job system.
-const LEASE_SECONDS = 600;
+// A runner renews its jobs' leases every third of this, so only a dead or stalled runner loses
+// one; then the job is leased again after at most this long.
+const LEASE_SECONDS = 120;
 
 export interface RetryPolicy {
   /** Wait before the first retry; doubles with each further attempt. */
@@ -108,6 +109,18 @@ export class JobRunner {
       },
     };
     log.info('job started');
+    const renewal = setInterval(
+      () => {
+        this.queue.renew(job.id, this.owner, LEASE_SECONDS).then(
+          (held) => {
+            // Someone else owns it now (this process stalled past the lease); its result will be theirs.
+            if (!held) log.warn('job lease lost');
+          },
+          (e: unknown) => log.warn({ err: e }, 'job lease renewal failed'),
+        );
+      },
+      (LEASE_SECONDS * 1000) / 3,
+    );
     try {
       const result = await (this.handlers[job.kind] as JobHandler)(job.params, ctx);
       await this.queue.update(job.id, { status: 'succeeded', progress: 1, result, error: null });
@@ -126,8 +139,12 @@ export class JobRunner {
         return;
       }
       log.warn({ err: e }, 'job failed');
-      await this.queue.log(job.id, `failed (attempt ${job.attempts} of ${job.maxAttempts}): ${message}`).catch(() => undefined);
+      await this.queue
+        .log(job.id, `failed (attempt ${job.attempts} of ${job.maxAttempts}): ${message}`)
+        .catch(() => undefined);
       await this.queue.update(job.id, { status: 'failed', error: message, result: problemResult });
+    } finally {
+      clearInterval(renewal);
     }
   }
 }

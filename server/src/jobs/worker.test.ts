@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { remoteQueue } from './remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../test-support/net';
 import { PlinthClient } from '@plinth/schema';
@@ -112,5 +113,14 @@ describe('plinth worker', () => {
       problem: { status: 400 },
     });
     expect((await client.getJob(job.id)).progress).toBe(job.progress);
+    // Lease renewal over the API: a finished job's lease is gone; bad owners and unknown jobs are named.
+    const queue = remoteQueue(client);
+    expect(await queue.renew(job.id, job.leaseOwner ?? 'w', 60)).toBe(false);
+    await expect(client.request('POST', `api/v1/jobs/${job.id}/lease`, { owner: 3 })).rejects.toMatchObject({
+      problem: { status: 400, errors: [{ pointer: '/owner' }] },
+    });
+    await expect(
+      client.request('POST', 'api/v1/jobs/00000000-0000-0000-0000-000000000000/lease', { owner: 'w' }),
+    ).rejects.toMatchObject({ problem: { status: 404 } });
   });
 });

@@ -104,6 +104,11 @@ export interface MetadataStore {
   enqueueJob(kind: string, params: unknown, opts?: EnqueueOptions): Promise<JobRecord & { created?: boolean }>;
   /** Atomically leases the oldest queued (or lease-expired running) job of the given kinds. */
   leaseJob(owner: string, kinds: string[], leaseSeconds: number): Promise<JobRecord | null>;
+  /**
+   * Extends a running job's lease while its owner still holds it; false when the lease was
+   * lost (expired and taken by another runner, or the job finished).
+   */
+  renewLease(id: string, owner: string, leaseSeconds: number): Promise<boolean>;
   updateJob(id: string, patch: JobPatch): Promise<JobRecord>;
   getJob(id: string): Promise<JobRecord | null>;
   listJobs(filter: JobFilter): Promise<JobRecord[]>;

@@ -323,6 +323,23 @@ function metadataSuite(name: string, setup: () => Promise<Backend>): void {
         await expect(store.enqueueJob(kind, {}, { maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
       });
 
+      it("renewLease extends only the holder's lease of a running job", async () => {
+        const kind = uniq('renew');
+        const job = await store.enqueueJob(kind, {});
+        const leased = (await store.leaseJob('w1', [kind], 1))!;
+        expect(await store.renewLease(job.id, 'w2', 60)).toBe(false);
+        expect(await store.renewLease(job.id, 'w1', 60)).toBe(true);
+        const renewed = (await store.getJob(job.id))!;
+        expect(Date.parse(renewed.leaseUntil!) - Date.parse(leased.leaseUntil!)).toBeGreaterThan(50_000);
+        // A renewed lease is not taken over.
+        await sleep(1_100);
+        expect(await store.leaseJob('w2', [kind], 60)).toBeNull();
+        await store.updateJob(job.id, { status: 'succeeded' });
+        expect(await store.renewLease(job.id, 'w1', 60)).toBe(false);
+        expect(await store.renewLease(randomUUID(), 'w1', 60)).toBe(false);
+        expect(await store.renewLease('not-a-uuid', 'w1', 60)).toBe(false);
+      });
+
       it('enqueueing a used dedupe key returns the existing job', async () => {
         const kind = uniq('dedupe');
         const key = uniq('schedule:v@1:2026-01-01T00:00:00.000Z');

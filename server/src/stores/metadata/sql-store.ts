@@ -215,6 +215,20 @@ export class SqlMetadataStore implements MetadataStore {
     return rows[0] ? toJob(rows[0]) : null;
   }
 
+  async renewLease(id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    if (!UUID_RE.test(id)) return false;
+    if (!(Number.isFinite(leaseSeconds) && leaseSeconds > 0)) {
+      throw new RangeError(`leaseSeconds must be a positive number, got ${leaseSeconds}`);
+    }
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE jobs SET lease_until = now() + make_interval(secs => $3::double precision)
+        WHERE id = $1 AND lease_owner = $2 AND status = 'running'
+        RETURNING id`,
+      [id, owner, leaseSeconds],
+    );
+    return rows.length === 1;
+  }
+
   async updateJob(id: string, patch: JobPatch): Promise<JobRecord> {
     const sets: string[] = [];
     const params: unknown[] = [];
