@@ -2,20 +2,22 @@
  * The extension's seam to the control plane. Components depend on `CatalogSource`, not on
  * the HTTP client, so they stay small and the client can change underneath.
  */
-import type { FeatureViewRecord, ItemList } from '@plinth/schema';
+import type { FeatureViewRecord, ItemList, ViewMetadata } from '@plinth/schema';
 // Deep import on purpose: the package index also exports the Ajv validators and every JSON
 // Schema, which the browser bundle does not need. client.js only pulls in problem.js.
 import { PlinthClient } from '@plinth/schema/dist/client';
 import type { PlinthSettings } from './settings';
 import { resolveServerUrl } from './url';
 
-export type { FeatureViewRecord };
+export type { FeatureViewRecord, ViewMetadata };
 
 /** What the Feature Catalog needs from the server. */
 export interface CatalogSource {
   /** The URL the catalog list is fetched from (shown in the error state). */
   readonly featureViewsUrl: string;
   listFeatureViews(): Promise<ItemList<FeatureViewRecord>>;
+  /** Size, freshness and schedule of a view's data. */
+  getViewMetadata(name: string): Promise<ViewMetadata>;
 }
 
 /** The parts of JupyterLab's `ServerConnection.ISettings` the fetch wrapper uses. */
@@ -61,6 +63,7 @@ export function createCatalogSource(settings: PlinthSettings, server: JupyterSer
   return {
     featureViewsUrl: `${client.baseUrl}api/v1/feature-views`,
     listFeatureViews: () => client.listFeatureViews(),
+    getViewMetadata: (name) => client.getViewMetadata(name),
   };
 }
 

@@ -46,8 +46,12 @@ test.describe('Plinth feature catalog (real server)', () => {
     await expect(item('user_features')).toContainText('user');
     await expect(item('product_features')).toContainText('team catalog');
 
-    // Expanding shows every feature with its type.
+    // Expanding shows the data status (the demo views are scheduled daily and not yet
+    // materialized here) and every feature with its type.
     await item('user_features').locator('.jp-PlinthCatalog-itemHeader').click();
+    const status = item('user_features').getByLabel('Data status');
+    await expect(status).toContainText('Not materialized yet', { timeout: 30_000 });
+    await expect(status).toContainText('Updates every 1 d (0 2 * * * UTC)');
     const rows = item('user_features').locator('.jp-PlinthCatalog-feature');
     expect(await rows.count()).toBeGreaterThan(0);
     await expect(rows.first().locator('.jp-PlinthCatalog-featureType')).toHaveText(/\w+/);

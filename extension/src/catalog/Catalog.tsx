@@ -40,12 +40,20 @@ export function Catalog({ source, refreshGeneration }: CatalogProps): JSX.Elemen
         value={query}
         onChange={(e) => setQuery(e.target.value)}
       />
-      <CatalogBody state={state} query={query} />
+      <CatalogBody state={state} query={query} source={source} />
     </div>
   );
 }
 
-function CatalogBody({ state, query }: { state: LoadState; query: string }): JSX.Element {
+function CatalogBody({
+  state,
+  query,
+  source,
+}: {
+  state: LoadState;
+  query: string;
+  source: CatalogSource;
+}): JSX.Element {
   switch (state.status) {
     case 'loading':
       return <div className="jp-PlinthCatalog-loading">Loading feature views…</div>;
@@ -71,7 +79,7 @@ function CatalogBody({ state, query }: { state: LoadState; query: string }): JSX
       return (
         <ul className="jp-PlinthCatalog-list" aria-label="Feature views">
           {shown.map((fv) => (
-            <FeatureViewItem key={fv.name} view={fv} />
+            <FeatureViewItem key={fv.name} view={fv} source={source} />
           ))}
         </ul>
       );
