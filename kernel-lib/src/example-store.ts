@@ -19,15 +19,18 @@ import {
 } from 'apache-arrow';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ExampleSet } from '@plinth/schema';
+import { s3LocalFile } from './s3-files';
 
 /** Arrow field metadata keys that carry an example set's column roles. */
 export const ROLE_KEY = 'plinth.role';
 export const SOURCE_KEY = 'plinth.source';
 
-function localPath(uri: string): string {
+/** A local file DuckDB can read: s3:// objects are downloaded first (s3-files.ts). */
+async function localPath(uri: string): Promise<string> {
   if (uri.startsWith('file://')) return fileURLToPath(uri);
+  if (uri.startsWith('s3://')) return s3LocalFile(uri);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new Error(`cannot read ${uri}: only file:// example-store locations are readable from this kernel yet`);
+    throw new Error(`cannot read ${uri}: only file:// and s3:// example-store locations are readable`);
   }
   return uri;
 }
@@ -82,7 +85,7 @@ async function openParquet(files: string[]): Promise<{ conn: DuckDBConnection; l
   // Loaded lazily: DuckDB is only needed when a notebook reads data.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
-  const list = files.map((f) => `'${localPath(f).replace(/'/g, "''")}'`).join(', ');
+  const list = (await Promise.all(files.map(localPath))).map((f) => `'${f.replace(/'/g, "''")}'`).join(', ');
   const db = await DuckDBInstance.create(':memory:', {
     threads: '2',
     autoinstall_known_extensions: 'false',

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { parseS3Uri } from './stores/object/s3-store';
 
 /**
  * Plinth's configuration. Precedence, lowest first: built-in defaults (everything embedded
@@ -24,7 +26,12 @@ export interface PlinthConfig {
   inferenceUrl: string;
   metadata: { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
   onlineStore: { kind: 'lmdb'; path: string };
-  objectStore: { kind: 'local'; root: string };
+  /** Offline data, example sets and artifacts: a local directory, or S3 (shared mode). */
+  objectStore: { kind: 'local'; root: string } | { kind: 's3'; location: string };
+  /** How S3 is reached, for the object store and for s3:// lake sources alike. */
+  s3: { endpoint?: string; region: string; forcePathStyle: boolean };
+  /** Local copies of remote objects and staged s3:// lake tables (DuckDB reads local files). */
+  cacheDir: string;
   /** When set, every API request must carry `Authorization: Bearer <token>`. */
   token?: string;
   logLevel: string;
@@ -38,6 +45,9 @@ export type ConfigOverrides = Partial<{
   inferPort: number;
   controlPlaneUrl: string;
   metadataUrl: string;
+  objectStore: string;
+  s3Endpoint: string;
+  s3Region: string;
   token: string;
   logLevel: string;
   config: string;
@@ -62,6 +72,9 @@ const FILE_KEYS = new Set([
   'inferPort',
   'controlPlaneUrl',
   'metadataUrl',
+  'objectStore',
+  's3Endpoint',
+  's3Region',
   'token',
   'logLevel',
 ]);
@@ -101,6 +114,9 @@ function envOverrides(env: NodeJS.ProcessEnv): ConfigOverrides {
   str('host', 'PLINTH_HOST');
   str('controlPlaneUrl', 'PLINTH_URL');
   str('metadataUrl', 'PLINTH_METADATA_URL');
+  str('objectStore', 'PLINTH_OBJECT_STORE');
+  str('s3Endpoint', 'PLINTH_S3_ENDPOINT');
+  str('s3Region', 'PLINTH_S3_REGION');
   str('token', 'PLINTH_TOKEN');
   str('logLevel', 'PLINTH_LOG_LEVEL');
   str('config', 'PLINTH_CONFIG');
@@ -139,6 +155,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (metadataUrl && !/^postgres(ql)?:\/\//.test(metadataUrl)) {
     throw new ConfigError(`metadataUrl must be a postgres:// URL, got '${metadataUrl}'`);
   }
+  const s3 = s3Settings(merged);
   return {
     dataDir: finalDataDir,
     lakeDir: path.resolve(merged.lakeDir ?? path.join(finalDataDir, 'lake')),
@@ -151,10 +168,49 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
       ? { kind: 'postgres', url: metadataUrl }
       : { kind: 'pglite', dataDir: path.join(finalDataDir, 'metadata') },
     onlineStore: { kind: 'lmdb', path: path.join(finalDataDir, 'online') },
-    objectStore: { kind: 'local', root: path.join(finalDataDir, 'objects') },
+    objectStore: objectStoreOf(merged.objectStore, finalDataDir),
+    s3,
+    cacheDir: path.join(finalDataDir, 'cache'),
     token: merged.token,
     logLevel: merged.logLevel ?? 'info',
   };
+}
+
+/** `s3://bucket/prefix` selects S3; anything else is a local root (a path or file:// URL). */
+function objectStoreOf(value: string | undefined, dataDir: string): PlinthConfig['objectStore'] {
+  if (value === undefined || value === '') return { kind: 'local', root: path.join(dataDir, 'objects') };
+  if (value.startsWith('s3://')) {
+    try {
+      const { bucket, prefix } = parseS3Uri(value);
+      return { kind: 's3', location: `s3://${bucket}${prefix ? `/${prefix}` : ''}` };
+    } catch (e) {
+      throw new ConfigError(`objectStore: ${(e as Error).message}`);
+    }
+  }
+  if (value.startsWith('file://')) return { kind: 'local', root: path.resolve(fileURLToPath(value)) };
+  // Any other scheme is a mistake, not a directory named "gs:".
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+    throw new ConfigError(`objectStore must be an s3:// URL or a local directory, got '${value}'`);
+  return { kind: 'local', root: path.resolve(value) };
+}
+
+function s3Settings(merged: ConfigOverrides): PlinthConfig['s3'] {
+  const endpoint = merged.s3Endpoint || undefined;
+  if (endpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw new ConfigError(`s3Endpoint must be an http:// or https:// URL, got '${endpoint}'`);
+  }
+  const region = merged.s3Region || 'us-east-1';
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(region))
+    throw new ConfigError(`s3Region must be a region name such as us-east-1, got '${region}'`);
+  // S3-compatible servers (MinIO, Ceph...) behind an endpoint rarely have per-bucket DNS names.
+  return { endpoint, region, forcePathStyle: endpoint !== undefined };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

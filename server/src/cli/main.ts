@@ -3,11 +3,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { PlinthClient, ProblemError, formatProblem, type Job, type MaterializationResult } from '@plinth/schema';
 import { ConfigError, defaultDataDir, loadConfig, parsePort, type ConfigOverrides } from '../config';
 import { VERSION } from '../version';
-import { openPlatform } from '../platform';
+import { closeObjectStore, openObjectStore, openPlatform } from '../platform';
 import { createControlPlane } from '../http/control-plane';
 import { createInferenceServer } from '../inference/server';
 import { LmdbOnlineStore } from '../stores/online/lmdb-store';
-import { LocalObjectStore } from '../stores/object/local-store';
 import { createLogger } from './logger';
 import { ProgressLine } from './progress';
 import { JobRunner } from '../jobs/runner';
@@ -47,6 +46,7 @@ interface CommonFlags {
   port?: number;
   inferPort?: number;
   logLevel?: string;
+  objectStore?: string;
 }
 
 function withCommon(cmd: Command): Command {
@@ -59,8 +59,16 @@ function withCommon(cmd: Command): Command {
     .option('--log-level <level>', 'log level (env PLINTH_LOG_LEVEL, default info)');
 }
 
+/** For the commands that open the object store themselves. */
+const withObjectStore = (cmd: Command): Command =>
+  cmd.option(
+    '--object-store <url>',
+    'object store: s3://bucket/prefix or a local directory (env PLINTH_OBJECT_STORE, default <data-dir>/objects)',
+  );
+
 const overrides = (f: CommonFlags & { controlPlane?: string }): ConfigOverrides => ({
   dataDir: f.dataDir,
+  objectStore: f.objectStore,
   config: f.config,
   host: f.host,
   port: f.port,
@@ -121,7 +129,7 @@ export function buildProgram(): Command {
       },
     );
 
-  withCommon(program.command('serve'))
+  withObjectStore(withCommon(program.command('serve')))
     .description('run the control plane (registry, jobs, example sets, model repository, deployments)')
     .option('--no-jobs', 'do not run jobs in this process (leave them to `plinth worker` processes)')
     .action(async (f: CommonFlags & { jobs: boolean }) => {
@@ -136,7 +144,7 @@ export function buildProgram(): Command {
       });
     });
 
-  withCommon(program.command('infer'))
+  withObjectStore(withCommon(program.command('infer')))
     .description('run the inference tier: serves the deployed pipelines, reading online features itself')
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL, default http://<host>:<port>)')
     .option('--poll <ms>', 'how often to look for deployment changes', positiveInt, 2000)
@@ -144,7 +152,7 @@ export function buildProgram(): Command {
       const config = loadConfig(overrides(f));
       const log = createLogger(config.logLevel, 'plinth-inference');
       const online = LmdbOnlineStore.open(config.onlineStore.path, { readOnly: true });
-      const objects = new LocalObjectStore(config.objectStore.root);
+      const objects = openObjectStore(config);
       const srv = await createInferenceServer({
         controlPlaneUrl: config.controlPlaneUrl,
         token: config.token,
@@ -157,10 +165,11 @@ export function buildProgram(): Command {
       onSignals(async () => {
         await srv.close();
         await online.close();
+        closeObjectStore(objects);
       });
     });
 
-  withCommon(program.command('worker'))
+  withObjectStore(withCommon(program.command('worker')))
     .description(
       'run background jobs (materialization, example sets) leased from the control plane; pair with `serve --no-jobs`',
     )
@@ -172,9 +181,10 @@ export function buildProgram(): Command {
       const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
       await client.health();
       const online = LmdbOnlineStore.open(config.onlineStore.path);
+      const objects = openObjectStore(config);
       const env = {
         config: { lakeDir: config.lakeDir },
-        objects: new LocalObjectStore(config.objectStore.root),
+        objects,
         online,
         meta: remoteMeta(client),
       };
@@ -184,6 +194,7 @@ export function buildProgram(): Command {
       onSignals(async () => {
         await runner.stop();
         await online.close();
+        closeObjectStore(objects);
       });
     });
 

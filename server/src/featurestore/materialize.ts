@@ -16,6 +16,7 @@ import type { JobEnv } from '../jobs/queue';
 import { entitiesOf, sourcesOf } from './definitions';
 import type { RegistryRecord } from '../stores/types';
 import { DataSourceError, OfflineEngine, ident, literal } from '../offline/duckdb';
+import { localFile } from '../stores/object/local-cache';
 import { viewSchemaErrors } from '../offline/view-schema';
 import {
   commitOfflineManifest,
@@ -261,7 +262,7 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       ]
         .filter(Boolean)
         .join(' OR ');
-      const src = literal(p.objects.localPath(old.key) ?? old.key);
+      const src = literal(await localFile(p.objects, old.key));
       const rest = path.join(tmpDir, `rest-${i}.parquet`);
       await engine.copyToParquet(`SELECT * FROM read_parquet(${src}) WHERE ${outside}`, rest);
       const [{ c, l }] = (await engine.rows(

@@ -204,7 +204,7 @@ describe('data quality in materialization (control plane, PGlite, LMDB)', () => 
   let t: TestPlatform;
   const writeGrow = (n: number, bad = false) =>
     writeParquet(path.join(lake, 'q_grow', 'part.parquet'), growSql(n, bad));
-  const manifestFile = (v: string) => path.join(t.config.objectStore.root, 'offline', v, 'v1', '_manifest.json');
+  const manifestFile = (v: string) => t.platform.objects.localPath(`offline/${v}/v1/_manifest.json`)!;
   const onlineAmount = async (v: string, user: number) =>
     (await t.platform.online.read(v, [encodeEntityKey([user])]))[0];
 

@@ -514,7 +514,7 @@ describe('control plane: model repository and deployments', () => {
     expect(deployed.endpoint).toMatch(/\/v1\/predict\/probe$/);
 
     // Corrupt the stored object behind the repository's back, then publish v2 on the same artifact.
-    const file = path.join(t.config.objectStore.root, artifactKey(art.sha256));
+    const file = t.platform.objects.localPath(artifactKey(art.sha256))!;
     expect(fs.existsSync(file)).toBe(true);
     fs.writeFileSync(file, Buffer.from('garbage'));
     expect(

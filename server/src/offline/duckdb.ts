@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { DataSource } from '@plinth/schema';
+import { S3LakeError, stageS3Table } from './s3-lake';
 
 /** Quotes an SQL identifier for DuckDB. */
 export function ident(name: string): string {
@@ -23,14 +24,24 @@ export class DataSourceError extends Error {
   }
 }
 
-/** The DuckDB table expression that reads a data source from the lake. */
-export function sourceTableExpr(ds: DataSource, lakeDir: string): string {
-  if (ds.path.startsWith('s3://')) {
-    throw new DataSourceError(ds.name, 's3:// lake paths need the S3 object store, which this build does not have yet');
-  }
-  const p = path.isAbsolute(ds.path) ? ds.path : path.join(lakeDir, ds.path);
-  if (!fs.existsSync(p)) throw new DataSourceError(ds.name, `path ${p} does not exist`);
+/**
+ * The DuckDB table expression that reads a data source from the lake. An s3:// source is
+ * first staged into the local cache (s3-lake.ts), since DuckDB reads local files only here.
+ */
+export async function sourceTableExpr(ds: DataSource, lakeDir: string): Promise<string> {
   const ext = ds.format === 'parquet' ? 'parquet' : 'csv';
+  let p: string;
+  if (ds.path.startsWith('s3://')) {
+    try {
+      p = await stageS3Table(ds.path, ext);
+    } catch (e) {
+      if (e instanceof S3LakeError) throw new DataSourceError(ds.name, e.message);
+      throw e;
+    }
+  } else {
+    p = path.isAbsolute(ds.path) ? ds.path : path.join(lakeDir, ds.path);
+    if (!fs.existsSync(p)) throw new DataSourceError(ds.name, `path ${p} does not exist`);
+  }
   const glob = fs.statSync(p).isDirectory() ? path.join(p, '**', `*.${ext}`) : p;
   const hive = ds.partitioning ? 'true' : 'false';
   return ds.format === 'parquet'
@@ -80,7 +91,7 @@ export class OfflineEngine {
   /** Makes each data source visible to SQL as a view of its own name. */
   async registerSources(sources: DataSource[], lakeDir: string): Promise<void> {
     for (const ds of sources) {
-      await this.run(`CREATE OR REPLACE VIEW ${ident(ds.name)} AS SELECT * FROM ${sourceTableExpr(ds, lakeDir)}`);
+      await this.run(`CREATE OR REPLACE VIEW ${ident(ds.name)} AS SELECT * FROM ${await sourceTableExpr(ds, lakeDir)}`);
     }
   }
 

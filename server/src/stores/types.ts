@@ -140,6 +140,13 @@ export interface OnlineStore {
   close(): Promise<void>;
 }
 
+export interface ObjectStat {
+  size: number;
+  /** Changes whenever the object's content does: the S3 ETag, or size and mtime locally. */
+  version: string;
+  lastModified: Date;
+}
+
 /** Objects addressed by slash-separated keys. Writes are atomic: readers never see half an object. */
 export interface ObjectStore {
   put(key: string, data: Uint8Array): Promise<void>;
@@ -150,6 +157,11 @@ export interface ObjectStore {
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+  /**
+   * Size and version of an object, or null when there is none. Caches of remote objects key
+   * on `version`, so a rewritten object is fetched again.
+   */
+  stat?(key: string): Promise<ObjectStat | null>;
   /** A local filesystem path DuckDB can read directly, or null for remote stores. */
   localPath(key: string): string | null;
   /** A location outside tools understand: file:///... or s3://bucket/... */

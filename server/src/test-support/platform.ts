@@ -1,6 +1,6 @@
 /**
- * A real Plinth platform for integration tests: PGlite, LMDB and a local object store in a
- * temp data directory, the control plane on 127.0.0.1:<free port>, optionally the demo
+ * A real Plinth platform for integration tests: PGlite, LMDB and a local object store (or S3,
+ * see test-support/s3.ts) in a temp data directory, the control plane on 127.0.0.1:<free port>, optionally the demo
  * definitions and an in-process inference tier. Nothing is mocked (DESIGN.md).
  */
 import fs from 'node:fs';
@@ -12,12 +12,11 @@ import pino, { type Logger } from 'pino';
 import { afterAll } from 'vitest';
 import { PlinthClient, type Job } from '@plinth/schema';
 import { loadConfig, type PlinthConfig } from '../config';
-import { openPlatform, type Platform } from '../platform';
+import { closeObjectStore, openObjectStore, openPlatform, type Platform } from '../platform';
 import { createControlPlane, type ControlPlane } from '../http/control-plane';
 import { createInferenceServer } from '../inference/server';
 import type { ModelCache } from '../inference/model-cache';
 import { LmdbOnlineStore } from '../stores/online/lmdb-store';
-import { LocalObjectStore } from '../stores/object/local-store';
 import { generateDemoLake } from '../demo/generate';
 import { yesterday } from '../cli/demo-data';
 import { demoEntities, demoFeatureViews, demoLabelViews, demoSources } from '../cli/demo-definitions';
@@ -35,6 +34,10 @@ export interface TestPlatformOptions {
   token?: string;
   /** A postgres:// URL: keep metadata in PostgreSQL instead of PGlite. */
   metadataUrl?: string;
+  /** Object store location, e.g. s3://bucket/prefix (default: <data dir>/objects). */
+  objectStore?: string;
+  /** S3-compatible server for the object store and s3:// lake sources, e.g. from startS3(). */
+  s3Endpoint?: string;
 }
 
 export interface TestInference {
@@ -94,7 +97,17 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
   const lakeDir = opts.lakeDir ?? (await sharedDemoLake());
   // An empty env: the developer's PLINTH_* variables must not leak into tests.
   const config = loadConfig(
-    { dataDir, lakeDir, port: 0, inferPort: 0, token: opts.token, metadataUrl: opts.metadataUrl, logLevel: 'silent' },
+    {
+      dataDir,
+      lakeDir,
+      port: 0,
+      inferPort: 0,
+      token: opts.token,
+      metadataUrl: opts.metadataUrl,
+      objectStore: opts.objectStore,
+      s3Endpoint: opts.s3Endpoint,
+      logLevel: 'silent',
+    },
     {},
   );
   const log = testLogger();
@@ -108,9 +121,11 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
 
   let infer: TestInference | undefined;
   let inferOnline: LmdbOnlineStore | undefined;
+  let inferObjects: ReturnType<typeof openObjectStore> | undefined;
   const closeAll = async () => {
     await infer?.close();
     await inferOnline?.close();
+    if (inferObjects) closeObjectStore(inferObjects);
     await controlPlane.close();
     await platform.close();
   };
@@ -125,11 +140,12 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
     }
     if (opts.inference) {
       inferOnline = LmdbOnlineStore.open(config.onlineStore.path, { readOnly: true });
+      inferObjects = openObjectStore(config);
       const srv = await createInferenceServer({
         controlPlaneUrl: config.controlPlaneUrl,
         token: opts.token,
         online: inferOnline,
-        objects: new LocalObjectStore(config.objectStore.root),
+        objects: inferObjects,
         log,
         pollMs: opts.pollMs ?? 100,
       });

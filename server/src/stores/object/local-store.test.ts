@@ -54,6 +54,19 @@ describe('LocalObjectStore', () => {
     expect(await readdir(join(root, 'objects'))).toEqual(['.tmp']);
   });
 
+  it('stat gives size and a version that changes with the content; null when missing', async () => {
+    await store.put('a/b', Buffer.from('xyz'));
+    const st = await store.stat('a/b');
+    expect(st).toMatchObject({ size: 3 });
+    await new Promise((r) => setTimeout(r, 5));
+    await store.put('a/b', Buffer.from('xyzw'));
+    expect((await store.stat('a/b'))?.version).not.toBe(st?.version);
+    expect(await store.stat('a')).toBeNull(); // a directory is not an object
+    expect(await store.stat('a/missing')).toBeNull();
+    expect(await store.stat('a/b/c')).toBeNull();
+    await expect(store.stat('../x')).rejects.toThrow(/invalid object key/);
+  });
+
   it('list returns keys under a string prefix, sorted, never temp files', async () => {
     for (const k of ['b/2', 'a/x/1', 'a/x/10', 'a/x/2', 'a/xy', 'a/y/1', 'c', 'ab/1']) {
       await store.put(k, Buffer.from(k));

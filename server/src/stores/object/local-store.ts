@@ -3,13 +3,16 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ObjectStore } from '../types';
+import type { ObjectStat, ObjectStore } from '../types';
 
 /** Thrown by `get` for a key with no object; `code` matches Node's for callers that check it. */
 export class ObjectNotFoundError extends Error {
   readonly code = 'ENOENT';
-  constructor(readonly key: string) {
-    super(`object not found: ${key}`);
+  constructor(
+    readonly key: string,
+    message = `object not found: ${key}`,
+  ) {
+    super(message);
     this.name = 'ObjectNotFoundError';
   }
 }
@@ -87,6 +90,17 @@ export class LocalObjectStore implements ObjectStore {
     const out: string[] = [];
     await this.walk(baseKey, prefix, out);
     return out.sort();
+  }
+
+  async stat(key: string): Promise<ObjectStat | null> {
+    try {
+      const s = await stat(this.pathOf(key));
+      if (!s.isFile()) return null;
+      return { size: s.size, version: `${s.size}-${s.mtimeMs}`, lastModified: s.mtime };
+    } catch (err) {
+      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return null;
+      throw err;
+    }
   }
 
   /** Deleting a missing key is not an error (as in S3). Empty parent directories go too. */
@@ -182,7 +196,8 @@ export function validateKey(key: string): void {
   if (key.endsWith('/')) fail(key, 'must not end with "/"');
 }
 
-function validateKeyPrefix(key: string): void {
+/** A `list` prefix: like a key, but it may be empty or end with "/". */
+export function validateKeyPrefix(key: string): void {
   if (key.includes('\\')) fail(key, 'backslashes are not allowed');
   if (key.includes('\0')) fail(key, 'NUL characters are not allowed');
   if (key.startsWith('/') || /^[A-Za-z]:/.test(key)) fail(key, 'must be relative, not absolute');
