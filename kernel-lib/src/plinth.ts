@@ -37,7 +37,7 @@ export interface ConnectOptions {
   token?: string;
 }
 
-/** Entities, data sources, feature views and label views to apply or plan together. */
+/** Entities, data sources, feature views, label views and feature services to apply or plan together. */
 export type Definitions = DefinitionSet;
 
 export interface PublishOptions {
@@ -131,11 +131,12 @@ export class Plinth {
   }
 
   /**
-   * Applies definitions (entities and data sources first). Unchanged definitions keep their
-   * version; changed ones get a new version.
+   * Applies definitions (entities and data sources first, feature services after the feature
+   * views they name). Unchanged definitions keep their version; changed ones get a new version.
    *
    * @example
    * await p.apply({ featureViews: [userFeatures], labelViews: [clicks] });
+   * await p.apply({ featureServices: [{ name: 'ctr_features', features: ['user_features:user_ctr', 'product_features'] }] });
    */
   apply(defs: Definitions): Promise<ApplyResult[]> {
     return this.client.applyDefinitions(defs);
@@ -200,10 +201,14 @@ export class Plinth {
   }
 
   /**
-   * Builds a new version of an example set with a point-in-time join and waits for it.
+   * Builds a new version of an example set with a point-in-time join and waits for it. The
+   * features are either listed (`features`: views or `view:feature`) or those of a feature
+   * service (`featureService`, its latest version, recorded in the manifest), not both.
    *
    * @example
    * const es = await p.buildExampleSet({ name: 'clicks_train', labelView: 'clicks', features: ['user_features', 'product_features'] });
+   * const fromService = await p.buildExampleSet({ name: 'ctr_train', labelView: 'clicks', featureService: 'ctr_features' });
+   * fromService.featureService; // { name: 'ctr_features', version: 1 }
    */
   async buildExampleSet(spec: ExampleSetSpec): Promise<ExampleSet> {
     const job = await this.follow(await this.client.buildExampleSet(spec), `Building example set ${spec.name}`);

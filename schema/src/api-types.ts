@@ -13,6 +13,7 @@ export type EntityRecord = Versioned<T.Entity>;
 export type DataSourceRecord = Versioned<T.DataSource>;
 export type FeatureViewRecord = Versioned<T.FeatureView>;
 export type LabelViewRecord = Versioned<T.LabelView>;
+export type FeatureServiceRecord = Versioned<T.FeatureService>;
 
 export interface ApplyResult {
   kind: string;
@@ -25,7 +26,7 @@ export interface ApplyResult {
 }
 
 export interface CatalogRef {
-  kind: 'feature-view' | 'label-view' | 'entity' | 'data-source';
+  kind: 'feature-view' | 'label-view' | 'entity' | 'data-source' | 'feature-service';
   name: string;
 }
 
@@ -38,6 +39,8 @@ export interface CatalogEntry extends CatalogRef {
   entities?: string[];
   tags?: Record<string, string>;
   fields?: { name: string; type: string; description?: string }[];
+  /** A feature service's feature references (`view` or `view:feature`). */
+  features?: string[];
   score: number;
   matched: string[];
   duplicates: CatalogRef[];
@@ -59,6 +62,21 @@ export interface Lineage {
   view: { kind: 'feature-view' | 'label-view'; name: string; version: number };
   sources: { name: string; path: string }[];
   entities: string[];
+  exampleSets: { name: string; version: number }[];
+  models: { name: string; version: number }[];
+  deployments: { name: string; model: string; version: number }[];
+  /** Feature services that name a feature view (latest versions; always empty for label views). */
+  featureServices: { name: string; version: number }[];
+}
+
+/** What a feature service reads and who uses it: views -> service -> example sets -> models -> deployments. */
+export interface FeatureServiceLineage {
+  service: { kind: 'feature-service'; name: string; version: number };
+  /** The views the service reads (latest versions) and which of their features; version null if removed. */
+  featureViews: { name: string; version: number | null; features: string[] }[];
+  /** Entities of those views. */
+  entities: string[];
+  /** Example sets built from the service. */
   exampleSets: { name: string; version: number }[];
   models: { name: string; version: number }[];
   deployments: { name: string; model: string; version: number }[];
@@ -102,7 +120,7 @@ export interface ViewMetadata {
     stale: boolean | null;
   };
   lastRun: { jobId: string; status: string; attempts: number; finishedAt: string | null; error: string | null } | null;
-  consumers: Pick<Lineage, 'exampleSets' | 'models' | 'deployments'>;
+  consumers: Pick<Lineage, 'featureServices' | 'exampleSets' | 'models' | 'deployments'>;
 }
 
 export interface ItemList<I> {
@@ -148,7 +166,7 @@ export interface HealthResponse {
 
 /** One document's fate in a plan: what `apply` would do with it. */
 export interface PlannedChange {
-  kind: 'entity' | 'data-source' | 'feature-view' | 'label-view';
+  kind: 'entity' | 'data-source' | 'feature-view' | 'label-view' | 'feature-service';
   name: string;
   action: 'create' | 'update' | 'unchanged';
   /** The version an update replaces; null for a create. */
@@ -162,4 +180,6 @@ export interface DefinitionSet {
   dataSources?: T.DataSource[];
   featureViews?: T.FeatureView[];
   labelViews?: T.LabelView[];
+  /** Applied after feature views, since they name them. */
+  featureServices?: T.FeatureService[];
 }

@@ -9,6 +9,8 @@ import type {
   PlannedChange,
   DataSourceRecord,
   EntityRecord,
+  FeatureServiceLineage,
+  FeatureServiceRecord,
   FeatureViewRecord,
   HealthResponse,
   ItemList,
@@ -131,12 +133,26 @@ export class PlinthClient {
   applyLabelView(doc: T.LabelView): Promise<ApplyResult> {
     return this.apply('label-views', doc);
   }
-  /** Applies a set of definitions in dependency order: entities and sources before the views that use them. */
+  /**
+   * Creates or updates a feature service: a named set of features (`view` or `view:feature`)
+   * that example sets can be built from.
+   *
+   * @example
+   * await plinth.applyFeatureService({ name: 'ctr_features', features: ['user_features:user_ctr', 'product_features'] });
+   */
+  applyFeatureService(doc: T.FeatureService): Promise<ApplyResult> {
+    return this.apply('feature-services', doc);
+  }
+  /**
+   * Applies a set of definitions in dependency order: entities and sources before the views
+   * that use them, feature views before the feature services that name them.
+   */
   async applyDefinitions(defs: DefinitionSet): Promise<ApplyResult[]> {
     const out: ApplyResult[] = [];
     for (const e of defs.entities ?? []) out.push(await this.applyEntity(e));
     for (const d of defs.dataSources ?? []) out.push(await this.applyDataSource(d));
     for (const v of defs.featureViews ?? []) out.push(await this.applyFeatureView(v));
+    for (const s of defs.featureServices ?? []) out.push(await this.applyFeatureService(s));
     for (const v of defs.labelViews ?? []) out.push(await this.applyLabelView(v));
     return out;
   }
@@ -152,6 +168,9 @@ export class PlinthClient {
   listLabelViews(): Promise<ItemList<LabelViewRecord>> {
     return this.request('GET', 'api/v1/label-views');
   }
+  listFeatureServices(): Promise<ItemList<FeatureServiceRecord>> {
+    return this.request('GET', 'api/v1/feature-services');
+  }
   getFeatureView(name: string, version?: number): Promise<FeatureViewRecord> {
     return this.get('feature-views', name, version);
   }
@@ -160,6 +179,9 @@ export class PlinthClient {
   }
   getEntity(name: string, version?: number): Promise<EntityRecord> {
     return this.get('entities', name, version);
+  }
+  getFeatureService(name: string, version?: number): Promise<FeatureServiceRecord> {
+    return this.get('feature-services', name, version);
   }
 
   /** Statistics of the newest materialization of a view (its latest version unless `version`). */
@@ -206,6 +228,11 @@ export class PlinthClient {
   /** Sources a view reads, and the example sets, models and deployments that use it. */
   getLineage(view: string, kind: 'feature-view' | 'label-view' = 'feature-view'): Promise<Lineage> {
     return this.request('GET', `api/v1/${kind}s/${encodeURIComponent(view)}/lineage`);
+  }
+
+  /** The views a feature service reads, and the example sets, models and deployments built from it. */
+  getFeatureServiceLineage(name: string): Promise<FeatureServiceLineage> {
+    return this.request('GET', `api/v1/feature-services/${encodeURIComponent(name)}/lineage`);
   }
 
   // Jobs ----------------------------------------------------------------------------------

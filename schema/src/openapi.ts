@@ -94,6 +94,7 @@ export const registryKinds = {
   'data-sources': { kind: 'data-source', file: 'data-source.json', title: 'DataSource' },
   'feature-views': { kind: 'feature-view', file: 'feature-view.json', title: 'FeatureView' },
   'label-views': { kind: 'label-view', file: 'label-view.json', title: 'LabelView' },
+  'feature-services': { kind: 'feature-service', file: 'feature-service.json', title: 'FeatureService' },
 } as const;
 export type RegistryPath = keyof typeof registryKinds;
 
@@ -187,6 +188,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
             dataSources: { type: 'array', items: ref('data-source.json') },
             featureViews: { type: 'array', items: ref('feature-view.json') },
             labelViews: { type: 'array', items: ref('label-view.json') },
+            featureServices: { type: 'array', items: ref('feature-service.json') },
           },
         },
         ok: [

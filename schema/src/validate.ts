@@ -12,6 +12,7 @@ export interface DocumentTypes {
   'data-source': T.DataSource;
   'feature-view': T.FeatureView;
   'label-view': T.LabelView;
+  'feature-service': T.FeatureService;
   'example-set': T.ExampleSet;
   'example-set-spec': T.ExampleSetSpec;
   pipeline: T.Pipeline;
@@ -30,6 +31,7 @@ const schemaRefs: Record<DocumentKind, string> = {
   'data-source': 'data-source.json',
   'feature-view': 'feature-view.json',
   'label-view': 'label-view.json',
+  'feature-service': 'feature-service.json',
   'example-set': 'example-set.json',
   'example-set-spec': 'example-set.json#/$defs/ExampleSetSpec',
   pipeline: 'pipeline.json',

@@ -26,7 +26,7 @@ const base: ViewMetadata = {
     stale: true,
   },
   lastRun: null,
-  consumers: { exampleSets: [], models: [], deployments: [] },
+  consumers: { featureServices: [], exampleSets: [], models: [], deployments: [] },
 };
 
 describe('catalog freshness lines', () => {

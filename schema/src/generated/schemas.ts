@@ -398,6 +398,9 @@ export const schemas = {
           "$ref": "common.json#/$defs/VersionRef"
         }
       },
+      "featureService": {
+        "$ref": "common.json#/$defs/VersionRef"
+      },
       "timeRange": {
         "type": "object",
         "required": [
@@ -448,9 +451,9 @@ export const schemas = {
         "type": "object",
         "required": [
           "name",
-          "labelView",
-          "features"
+          "labelView"
         ],
+        "description": "Give exactly one of features and featureService.",
         "additionalProperties": false,
         "properties": {
           "name": {
@@ -468,6 +471,10 @@ export const schemas = {
               "description": "A feature view (all its features) or view:feature."
             }
           },
+          "featureService": {
+            "$ref": "common.json#/$defs/Name",
+            "description": "A feature service whose features (its latest version) are joined, instead of listing features."
+          },
           "start": {
             "$ref": "common.json#/$defs/Timestamp",
             "description": "First label time included."
@@ -480,6 +487,45 @@ export const schemas = {
             "$ref": "common.json#/$defs/Description"
           }
         }
+      }
+    }
+  },
+  "feature-service.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://plinth.dev/schemas/feature-service.json",
+    "title": "FeatureService",
+    "description": "A named set of features that a model reads: example sets can be built from it instead of listing features one by one.",
+    "type": "object",
+    "required": [
+      "name",
+      "features"
+    ],
+    "additionalProperties": false,
+    "properties": {
+      "name": {
+        "$ref": "common.json#/$defs/Name"
+      },
+      "features": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "items": {
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9_]{0,62}(:[a-z][a-z0-9_]{0,62})?$",
+          "description": "A feature view (all its features) or view:feature, as in example sets."
+        }
+      },
+      "description": {
+        "$ref": "common.json#/$defs/Description"
+      },
+      "team": {
+        "$ref": "common.json#/$defs/Team"
+      },
+      "owner": {
+        "$ref": "common.json#/$defs/Owner"
+      },
+      "tags": {
+        "$ref": "common.json#/$defs/Tags"
       }
     }
   },

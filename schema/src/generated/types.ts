@@ -27,6 +27,7 @@ export interface PlinthSchemas {
   Entity?: Entity;
   ExampleSet?: ExampleSet;
   ExampleSetSpec?: ExampleSetSpec;
+  FeatureService?: FeatureService;
   FeatureView?: FeatureView;
   Job?: Job;
   MaterializeRequest?: MaterializeRequest;
@@ -203,6 +204,7 @@ export interface ExampleSet {
   columns: ExampleSetColumn[];
   labelView: VersionRef;
   featureViews: VersionRef[];
+  featureService?: VersionRef;
   /**
    * Label times of the first and last example.
    */
@@ -220,6 +222,9 @@ export interface ExampleSet {
   contentHash: string;
   createdAt: string;
 }
+/**
+ * Give exactly one of features and featureService.
+ */
 export interface ExampleSetSpec {
   /**
    * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
@@ -232,7 +237,11 @@ export interface ExampleSetSpec {
   /**
    * @minItems 1
    */
-  features: string[];
+  features?: string[];
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  featureService?: string;
   /**
    * First label time included.
    */
@@ -251,6 +260,30 @@ export interface ExampleSetColumn {
    * view:feature this column came from
    */
   source?: string;
+}
+/**
+ * A named set of features that a model reads: example sets can be built from it instead of listing features one by one.
+ */
+export interface FeatureService {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  name: string;
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  features: string[];
+  description?: string;
+  /**
+   * Owning team.
+   */
+  team?: string;
+  /**
+   * Contact, usually an e-mail address.
+   */
+  owner?: string;
+  tags?: Tags;
 }
 /**
  * SQL over data sources (DuckDB dialect) producing timestamped features of one entity. The query must return the entity's join keys, the timestamp column and every declared feature.

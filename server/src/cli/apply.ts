@@ -4,7 +4,7 @@ import type { DefinitionSet } from '@plinth/schema';
 
 export type Definitions = DefinitionSet;
 
-const SECTIONS = ['entities', 'dataSources', 'featureViews', 'labelViews'] as const;
+const SECTIONS = ['entities', 'dataSources', 'featureViews', 'labelViews', 'featureServices'] as const;
 
 /** Reads a YAML or JSON file of definitions; unknown sections are an error naming the file. */
 export function readDefinitions(file: string): Definitions {
@@ -26,7 +26,13 @@ export function readDefinitions(file: string): Definitions {
 
 /** One set of definitions from several files, in file order. */
 export function mergeDefinitions(all: Definitions[]): Definitions {
-  const out: Required<Definitions> = { entities: [], dataSources: [], featureViews: [], labelViews: [] };
+  const out: Required<Definitions> = {
+    entities: [],
+    dataSources: [],
+    featureViews: [],
+    labelViews: [],
+    featureServices: [],
+  };
   for (const d of all) for (const k of SECTIONS) out[k].push(...((d[k] ?? []) as never[]));
   return out;
 }

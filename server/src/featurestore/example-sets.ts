@@ -8,15 +8,18 @@ import {
   type ExampleSet,
   type ExampleSetColumn,
   type ExampleSetSpec,
+  type FeatureService,
   type FeatureView,
   type FieldError,
   type LabelView,
   type ValueType,
+  type VersionRef,
 } from '@plinth/schema';
 import type { JobEnv } from '../jobs/queue';
 import { entitiesOf } from './definitions';
 import type { RegistryRecord } from '../stores/types';
 import { OfflineEngine, ident, literal, valueTypeOf } from '../offline/duckdb';
+import { localFiles } from '../stores/object/local-cache';
 import { sha256 } from '../util/hash';
 import { readOfflineManifest, type OfflineManifest } from './offline-manifest';
 import type { JobContext } from './materialize';
@@ -60,14 +63,43 @@ export interface ResolvedExampleSet {
   labelManifest: OfflineManifest;
   labelKeys: string[];
   views: Map<string, ResolvedView>;
+  /** The feature service the features came from (its latest version), when the spec named one. */
+  featureService?: VersionRef;
 }
 
 /**
  * Checks an example-set spec against the registry and the offline store; a 422 names each
- * unusable `/features/<i>`. The control plane runs it before enqueueing, so a bad spec is
- * answered at once instead of becoming a failed job.
+ * unusable `/features/<i>` (or `/featureService`). The control plane runs it before
+ * enqueueing, so a bad spec is answered at once instead of becoming a failed job.
  */
 export async function resolveExampleSet(p: JobEnv, spec: ExampleSetSpec): Promise<ResolvedExampleSet> {
+  // Exactly one of the two: checked here rather than with a oneOf, whose errors name neither field.
+  if (spec.features && spec.featureService)
+    throw invalid('give either features or featureService, not both', [
+      { pointer: '/featureService', detail: 'cannot be combined with features' },
+    ]);
+  if (!spec.features && !spec.featureService)
+    throw invalid('an example set needs features or a featureService', [
+      { pointer: '/features', detail: 'is required unless featureService is given' },
+    ]);
+  let refs = spec.features ?? [];
+  let featureService: VersionRef | undefined;
+  if (spec.featureService) {
+    const svc = await p.meta.getLatest<FeatureService>('feature-service', spec.featureService);
+    if (!svc)
+      throw invalid(`feature service '${spec.featureService}' does not exist`, [
+        { pointer: '/featureService', detail: `feature service '${spec.featureService}' does not exist` },
+      ]);
+    refs = svc.spec.features;
+    featureService = { name: svc.name, version: svc.version };
+  }
+  // Errors about a service's features point at the service, naming which of its references failed.
+  const at = (i: number) => (featureService ? '/featureService' : `/features/${i}`);
+  const why = (i: number, detail: string) =>
+    featureService
+      ? `feature service '${featureService.name}' (version ${featureService.version}) names '${refs[i]}': ${detail}`
+      : detail;
+
   const label = await p.meta.getLatest<LabelView>('label-view', spec.labelView);
   if (!label)
     throw invalid(`label view '${spec.labelView}' does not exist`, [
@@ -79,37 +111,40 @@ export async function resolveExampleSet(p: JobEnv, spec: ExampleSetSpec): Promis
   // Resolve feature references, grouped by view in order of first mention.
   const views = new Map<string, ResolvedView>();
   const errors: FieldError[] = [];
-  for (const [i, ref] of spec.features.entries()) {
+  for (const [i, ref] of refs.entries()) {
     const [viewName, feature] = ref.split(':');
     let rv = views.get(viewName);
     if (!rv) {
       const record = await p.meta.getLatest<FeatureView>('feature-view', viewName);
       if (!record) {
-        errors.push({ pointer: `/features/${i}`, detail: `feature view '${viewName}' does not exist` });
+        errors.push({ pointer: at(i), detail: why(i, `feature view '${viewName}' does not exist`) });
         continue;
       }
       const keys = keysOf(await entitiesOf(p, record.spec));
       const missing = keys.filter((k) => !labelKeys.includes(k));
       if (missing.length) {
         errors.push({
-          pointer: `/features/${i}`,
-          detail: `label view '${label.name}' has no join key ${missing.join(', ')} needed by feature view '${viewName}'`,
+          pointer: at(i),
+          detail: why(
+            i,
+            `label view '${label.name}' has no join key ${missing.join(', ')} needed by feature view '${viewName}'`,
+          ),
         });
         continue;
       }
-      const manifest = await committedFiles(p, 'feature view', viewName, record.version, `/features/${i}`);
+      const manifest = await committedFiles(p, 'feature view', viewName, record.version, at(i));
       rv = { record, features: [], keys, files: manifest.files };
       views.set(viewName, rv);
     }
     const wanted = feature ? [feature] : rv.record.spec.features.map((f) => f.name);
     for (const f of wanted) {
       if (!rv.record.spec.features.some((d) => d.name === f)) {
-        errors.push({ pointer: `/features/${i}`, detail: `feature view '${viewName}' has no feature '${f}'` });
+        errors.push({ pointer: at(i), detail: why(i, `feature view '${viewName}' has no feature '${f}'`) });
       } else if (!rv.features.includes(f)) rv.features.push(f);
     }
   }
   if (errors.length) throw invalid(`the example set '${spec.name}' refers to features that cannot be used`, errors);
-  return { label, labelManifest, labelKeys, views };
+  return { label, labelManifest, labelKeys, views, ...(featureService ? { featureService } : {}) };
 }
 
 /**
@@ -118,12 +153,17 @@ export async function resolveExampleSet(p: JobEnv, spec: ExampleSetSpec): Promis
  * within the view's TTL). A label never sees a later feature value.
  */
 export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobContext): Promise<ExampleSet> {
-  const { label, labelManifest, labelKeys, views } = await resolveExampleSet(p, spec);
+  const { label, labelManifest, labelKeys, views, featureService } = await resolveExampleSet(p, spec);
 
   const engine = await OfflineEngine.create();
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-es-'));
   try {
-    const files = (keys: string[]) => `[${keys.map((k) => literal(p.objects.localPath(k) ?? k)).join(', ')}]`;
+    // Remote objects are read from local copies: DuckDB cannot read S3 here (local-cache.ts).
+    const cached = await localFiles(p.objects, [
+      ...labelManifest.files,
+      ...[...views.values()].flatMap((v) => v.files),
+    ]);
+    const files = (keys: string[]) => `[${keys.map((k) => literal(cached.get(k) ?? k)).join(', ')}]`;
     const lts = label.spec.timestampColumn;
     const labels = label.spec.labels.map((l) => l.name);
     const where = [`${ident(lts)} IS NOT NULL`];
@@ -222,6 +262,7 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       labelView: { name: label.name, version: label.version },
       timeRange: { start: (stats.__first as Date).toISOString(), end: (stats.__last as Date).toISOString() },
       featureViews: [...views.values()].map((v) => ({ name: v.record.name, version: v.record.version })),
+      ...(featureService ? { featureService } : {}),
       labelStats: Object.fromEntries(
         labels.map((l) => [
           l,

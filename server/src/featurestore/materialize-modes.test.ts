@@ -152,7 +152,7 @@ describe('materialization modes', () => {
         stale: false,
       },
       lastRun: { status: 'succeeded', attempts: 1, error: null },
-      consumers: { exampleSets: [], models: [], deployments: [] },
+      consumers: { featureServices: [], exampleSets: [], models: [], deployments: [] },
     });
     expect(md.schema.map((c) => `${c.name}:${c.type}:${c.role}`)).toEqual([
       'user_id:int64:key',

@@ -75,6 +75,11 @@ export async function viewMetadata(
     lastRun: last
       ? { jobId: last.id, status: last.status, attempts: last.attempts, finishedAt: last.finishedAt, error: last.error }
       : null,
-    consumers: { exampleSets: lineage.exampleSets, models: lineage.models, deployments: lineage.deployments },
+    consumers: {
+      featureServices: lineage.featureServices,
+      exampleSets: lineage.exampleSets,
+      models: lineage.models,
+      deployments: lineage.deployments,
+    },
   };
 }

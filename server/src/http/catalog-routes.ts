@@ -1,11 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { problem, ProblemError, type CatalogQuery, type FeatureView, type LabelView } from '@plinth/schema';
+import {
+  problem,
+  ProblemError,
+  type CatalogQuery,
+  type FeatureService,
+  type FeatureView,
+  type LabelView,
+} from '@plinth/schema';
 import type { Platform } from '../platform';
-import { lineageOf, searchCatalog } from '../registry/catalog';
+import { CATALOG_KINDS as kinds, featureServiceLineage, lineageOf, searchCatalog } from '../registry/catalog';
 
-const kinds = ['feature-view', 'label-view', 'entity', 'data-source'] as const;
-
-/** The catalog: ranked search over every team's definitions, and a view's lineage. */
+/** The catalog: ranked search over every team's definitions, and the lineage of views and feature services. */
 export function registerCatalogRoutes(app: FastifyInstance, p: Platform): void {
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/v1/catalog', async (req) => {
     const { q, kind, team, owner, entity, tag, limit = '50' } = req.query;
@@ -37,4 +42,7 @@ export function registerCatalogRoutes(app: FastifyInstance, p: Platform): void {
       return lineageOf(p.meta, kind, view);
     });
   }
+  app.get<{ Params: { name: string } }>('/api/v1/feature-services/:name/lineage', async (req) =>
+    featureServiceLineage(p.meta, await p.registry.get<FeatureService>('feature-service', req.params.name)),
+  );
 }

@@ -128,7 +128,7 @@ export async function createControlPlane(
   // Plan: what applying a set of definitions would change, without writing.
   app.post('/api/v1/plan', async (req) => {
     const body = req.body as Record<string, unknown> | undefined;
-    const sections = ['entities', 'dataSources', 'featureViews', 'labelViews'];
+    const sections = ['entities', 'dataSources', 'featureViews', 'labelViews', 'featureServices'];
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new ProblemError(
         problem(400, 'Invalid request', 'send an object with ' + sections.join(', '), [

@@ -135,6 +135,7 @@ describe('lineage', () => {
       exampleSets: [{ name: 'ctr_train', version: 1 }],
       models: [{ name: 'ctr', version: 1 }],
       deployments: [{ name: 'ctr_live', model: 'ctr', version: 1 }],
+      featureServices: [],
     });
     const label = await t.client.getLineage('clicks', 'label-view');
     expect(label.exampleSets).toEqual([{ name: 'ctr_train', version: 1 }]);

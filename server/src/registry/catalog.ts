@@ -5,6 +5,8 @@ import type {
   DataSource,
   Deployment,
   Entity,
+  FeatureService,
+  FeatureServiceLineage,
   FeatureView,
   LabelView,
   Lineage,
@@ -15,12 +17,33 @@ import type { StoredModelVersion } from '../repository/models';
 import { viewFingerprint } from './fingerprint';
 
 type CatalogKind = CatalogRef['kind'];
-const KINDS: CatalogKind[] = ['feature-view', 'label-view', 'entity', 'data-source'];
-type Doc = FeatureView | LabelView | Entity | DataSource;
+export const CATALOG_KINDS: CatalogKind[] = ['feature-view', 'label-view', 'entity', 'data-source', 'feature-service'];
+type Doc = FeatureView | LabelView | Entity | DataSource | FeatureService;
 
 const isView = (kind: CatalogKind) => kind === 'feature-view' || kind === 'label-view';
+const viewOf = (ref: string) => ref.split(':')[0];
 
-function entryOf(kind: CatalogKind, r: RegistryRecord<Doc>): Omit<CatalogEntry, 'score' | 'matched' | 'duplicates'> {
+function entryOf(
+  kind: CatalogKind,
+  r: RegistryRecord<Doc>,
+  featureViews: Map<string, FeatureView>,
+): Omit<CatalogEntry, 'score' | 'matched' | 'duplicates'> {
+  if (kind === 'feature-service') {
+    const s = r.spec as FeatureService;
+    // A service has no entities of its own: those of its views, so the entity filter finds it.
+    const entities = [...new Set(s.features.flatMap((f) => featureViews.get(viewOf(f))?.entities ?? []))];
+    return {
+      kind,
+      name: r.name,
+      version: r.version,
+      ...(s.description ? { description: s.description } : {}),
+      ...(s.team ? { team: s.team } : {}),
+      ...(s.owner ? { owner: s.owner } : {}),
+      ...(entities.length ? { entities } : {}),
+      ...(s.tags ? { tags: s.tags } : {}),
+      features: s.features,
+    };
+  }
   const d = r.spec as Partial<FeatureView & LabelView & Entity & DataSource>;
   const fields = d.features ?? d.labels ?? d.joinKeys;
   return {
@@ -65,11 +88,7 @@ function scoreTerm(
       matched.push(what);
     }
   };
-  hit(
-    'field',
-    20,
-    (e.fields ?? []).map((f) => f.name),
-  );
+  hit('field', 20, [...(e.fields ?? []).map((f) => f.name), ...(e.features ?? [])]);
   hit('entity', 15, e.entities ?? []);
   hit(
     'tag',
@@ -87,10 +106,15 @@ function scoreTerm(
  * kind, team, owner, entity and tag.
  */
 export async function searchCatalog(meta: MetadataStore, query: CatalogQuery): Promise<CatalogEntry[]> {
-  const kinds = query.kind ? [query.kind] : KINDS;
+  const kinds = query.kind ? [query.kind] : CATALOG_KINDS;
   const records = (
     await Promise.all(kinds.map(async (k) => (await meta.listLatest<Doc>(k)).map((r) => [k, r] as const)))
   ).flat();
+  const featureViews = new Map(
+    kinds.includes('feature-service')
+      ? (await meta.listLatest<FeatureView>('feature-view')).map((r) => [r.name, r.spec] as const)
+      : [],
+  );
   const dupes = duplicateGroups(
     records.filter(([k]) => isView(k)) as [CatalogKind, RegistryRecord<FeatureView | LabelView>][],
   );
@@ -98,7 +122,7 @@ export async function searchCatalog(meta: MetadataStore, query: CatalogQuery): P
   const [tagKey, tagValue] = query.tag ? query.tag.split(':') : [];
   const out: CatalogEntry[] = [];
   for (const [kind, r] of records) {
-    const e = entryOf(kind, r);
+    const e = entryOf(kind, r, featureViews);
     if (query.team && e.team !== query.team) continue;
     if (query.owner && e.owner !== query.owner) continue;
     if (query.entity && !(e.entities ?? (kind === 'entity' ? [e.name] : [])).includes(query.entity)) continue;
@@ -150,9 +174,34 @@ export async function findDuplicates(
     .map((r) => ({ kind, name: r.name }));
 }
 
+type Consumers = Pick<Lineage, 'exampleSets' | 'models' | 'deployments'>;
+
 /**
- * Where a view's data comes from and who uses it: lake sources -> view -> example sets and
- * model versions that read it -> deployments serving those versions.
+ * Example sets (latest versions) that pass `usesSet`, the model versions trained on them or
+ * that pass `usesModel`, and the deployments serving those models.
+ */
+async function consumersOf(
+  meta: MetadataStore,
+  usesSet: (es: StoredExampleSet) => boolean,
+  usesModel: (m: StoredModelVersion) => boolean = () => false,
+): Promise<Consumers> {
+  const exampleSets = (await meta.listLatest<StoredExampleSet>('example-set'))
+    .filter((r) => usesSet(r.spec))
+    .map((r) => ({ name: r.name, version: r.version }));
+  const esNames = new Set(exampleSets.map((e) => e.name));
+  const models = (await meta.listLatest<StoredModelVersion>('model'))
+    .filter((r) => usesModel(r.spec) || (r.spec.exampleSet && esNames.has(r.spec.exampleSet.name)))
+    .map((r) => ({ name: r.name, version: r.version }));
+  const modelNames = new Set(models.map((m) => m.name));
+  const deployments = (await meta.listLatest<Deployment>('deployment'))
+    .filter((r) => modelNames.has(r.spec.model))
+    .map((r) => ({ name: r.name, model: r.spec.model, version: r.spec.version }));
+  return { exampleSets, models, deployments };
+}
+
+/**
+ * Where a view's data comes from and who uses it: lake sources -> view -> feature services
+ * naming it, example sets and model versions that read it -> deployments serving those versions.
  */
 export async function lineageOf(
   meta: MetadataStore,
@@ -166,23 +215,56 @@ export async function lineageOf(
     })),
   );
   const uses = (refs: { name: string }[] | undefined) => (refs ?? []).some((r) => r.name === view.name);
-  const exampleSets = (await meta.listLatest<StoredExampleSet>('example-set'))
-    .filter((r) => (kind === 'label-view' ? r.spec.labelView.name === view.name : uses(r.spec.featureViews)))
-    .map((r) => ({ name: r.name, version: r.version }));
-  const esNames = new Set(exampleSets.map((e) => e.name));
-  const models = (await meta.listLatest<StoredModelVersion>('model'))
-    .filter((r) => uses(r.spec.featureViews) || (r.spec.exampleSet && esNames.has(r.spec.exampleSet.name)))
-    .map((r) => ({ name: r.name, version: r.version }));
-  const modelNames = new Set(models.map((m) => m.name));
-  const deployments = (await meta.listLatest<Deployment>('deployment'))
-    .filter((r) => modelNames.has(r.spec.model))
-    .map((r) => ({ name: r.name, model: r.spec.model, version: r.spec.version }));
+  const consumers = await consumersOf(
+    meta,
+    (es) => (kind === 'label-view' ? es.labelView.name === view.name : uses(es.featureViews)),
+    (m) => uses(m.featureViews),
+  );
+  const featureServices =
+    kind === 'feature-view'
+      ? (await meta.listLatest<FeatureService>('feature-service'))
+          .filter((r) => r.spec.features.some((f) => viewOf(f) === view.name))
+          .map((r) => ({ name: r.name, version: r.version }))
+      : [];
   return {
     view: { kind, name: view.name, version: view.version },
     sources,
     entities: view.spec.entities,
-    exampleSets,
-    models,
-    deployments,
+    ...consumers,
+    featureServices,
+  };
+}
+
+/**
+ * What a feature service reads and who uses it: its feature views (with the features it takes
+ * from each) -> the service -> example sets built from it -> models -> deployments.
+ */
+export async function featureServiceLineage(
+  meta: MetadataStore,
+  service: RegistryRecord<FeatureService>,
+): Promise<FeatureServiceLineage> {
+  const byView = new Map<string, string[]>();
+  for (const ref of service.spec.features) {
+    const [view, feature] = ref.split(':');
+    const list = byView.get(view) ?? [];
+    byView.set(view, list);
+    // A bare view name means every feature of the view, resolved below.
+    list.push(feature ?? '*');
+  }
+  const records = await Promise.all(
+    [...byView.keys()].map((name) => meta.getLatest<FeatureView>('feature-view', name)),
+  );
+  const featureViews = [...byView].map(([name, wanted], i) => {
+    const r = records[i];
+    const all = wanted.includes('*') ? (r?.spec.features.map((f) => f.name) ?? []) : [];
+    return { name, version: r?.version ?? null, features: [...new Set([...all, ...wanted.filter((f) => f !== '*')])] };
+  });
+  const entities = [...new Set(records.flatMap((r) => r?.spec.entities ?? []))];
+  const consumers = await consumersOf(meta, (es) => es.featureService?.name === service.name);
+  return {
+    service: { kind: 'feature-service', name: service.name, version: service.version },
+    featureViews,
+    entities,
+    ...consumers,
   };
 }

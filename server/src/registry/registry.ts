@@ -5,6 +5,7 @@ import {
   ProblemError,
   type DataSource,
   type Entity,
+  type FeatureService,
   type FeatureView,
   type FieldError,
   type LabelView,
@@ -18,8 +19,8 @@ import { OfflineEngine, DataSourceError, valueTypeOf } from '../offline/duckdb';
 import { viewSchemaErrors } from '../offline/view-schema';
 import { parseSchedule } from '../util/schedule';
 
-export type DefinitionKind = 'entity' | 'data-source' | 'feature-view' | 'label-view';
-type Definition = Entity | DataSource | FeatureView | LabelView;
+export type DefinitionKind = 'entity' | 'data-source' | 'feature-view' | 'label-view' | 'feature-service';
+type Definition = Entity | DataSource | FeatureView | LabelView | FeatureService;
 type Lookup = (kind: string, name: string) => Promise<Definition | null>;
 
 /** A set of definitions, as `plinth apply` files and notebooks send them. */
@@ -28,12 +29,15 @@ export interface Definitions {
   dataSources?: unknown[];
   featureViews?: unknown[];
   labelViews?: unknown[];
+  featureServices?: unknown[];
 }
 
+// Dependencies first: a feature service names feature views.
 const planOrder: [keyof Definitions, DefinitionKind][] = [
   ['entities', 'entity'],
   ['dataSources', 'data-source'],
   ['featureViews', 'feature-view'],
+  ['featureServices', 'feature-service'],
   ['labelViews', 'label-view'],
 ];
 
@@ -102,6 +106,21 @@ export class Registry {
   }
 
   async remove(kind: DefinitionKind, name: string, actor: string): Promise<void> {
+    if (kind === 'feature-view') {
+      // A live feature service naming the view would break every example set built from it.
+      const users = (await this.meta.listLatest<FeatureService>('feature-service'))
+        .filter((s) => s.spec.features.some((ref) => ref.split(':')[0] === name))
+        .map((s) => `'${s.name}'`);
+      if (users.length) {
+        throw new ProblemError(
+          problem(
+            409,
+            'Still in use',
+            `feature view '${name}' is used by feature service ${users.join(', ')}: change or remove the service first`,
+          ),
+        );
+      }
+    }
     if (!(await this.meta.markDeleted(kind, name, actor))) throw notFound(kind.replace('-', ' '), name);
     await this.meta.audit({ actor, action: `delete:${kind}`, target: `${kind}/${name}`, detail: null });
   }
@@ -158,9 +177,10 @@ export class Registry {
   }
 
   private async checkReferences(kind: DefinitionKind, spec: Definition, lookup?: Lookup): Promise<void> {
-    if (kind !== 'feature-view' && kind !== 'label-view') return;
     const find =
       lookup ?? (async (k: string, n: string) => (await this.meta.getLatest<Definition>(k, n))?.spec ?? null);
+    if (kind === 'feature-service') return checkFeatureService(spec as FeatureService, find);
+    if (kind !== 'feature-view' && kind !== 'label-view') return;
     const view = spec as FeatureView | LabelView;
     const errors: FieldError[] = [];
     const entities: Entity[] = [];
@@ -221,6 +241,20 @@ export class Registry {
       engine.close();
     }
   }
+}
+
+/** Every view a feature service names must exist (registered or in the same plan), with every named feature. */
+async function checkFeatureService(service: FeatureService, find: Lookup): Promise<void> {
+  const errors: FieldError[] = [];
+  for (const [i, ref] of service.features.entries()) {
+    const [viewName, feature] = ref.split(':');
+    const view = (await find('feature-view', viewName)) as FeatureView | null;
+    if (!view) errors.push({ pointer: `/features/${i}`, detail: `feature view '${viewName}' does not exist` });
+    else if (feature && !view.features.some((f) => f.name === feature))
+      errors.push({ pointer: `/features/${i}`, detail: `feature view '${viewName}' has no feature '${feature}'` });
+  }
+  if (errors.length)
+    throw unprocessable(`feature service '${service.name}' refers to features that do not exist`, errors);
 }
 
 /** Data quality rules must name columns the view materializes; range and mean need numbers. */
