@@ -254,7 +254,9 @@ export function buildProgram(): Command {
     });
 
   withCommon(program.command('apply'))
-    .description('apply definitions (entities, dataSources, featureViews, labelViews) from YAML or JSON files')
+    .description(
+      'apply definitions (entities, dataSources, featureViews, featureServices, labelViews) from YAML or JSON files',
+    )
     .argument('<files...>', 'definition files')
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
     .action(async (files: string[], f: CommonFlags & { controlPlane?: string }) => {
