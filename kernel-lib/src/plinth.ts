@@ -6,12 +6,15 @@ import {
   problem,
   ProblemError,
   type ApplyResult,
+  type CatalogEntry,
+  type CatalogQuery,
   type DefinitionSet,
   type DatasetStatistics,
   type Deployment,
   type ExampleSet,
   type ExampleSetSpec,
   type Job,
+  type Lineage,
   type MaterializationResult,
   type ModelVersion,
   type Pipeline,
@@ -178,6 +181,38 @@ export class Plinth {
   ): Promise<MaterializationResult> {
     const job = await this.follow(await this.client.materialize({ view, ...opts }), `Materializing ${view}`);
     return job.result as MaterializationResult;
+  }
+
+  /**
+   * Searches every team's definitions (feature views, label views, feature services, entities,
+   * data sources), best match first; plus `table`, one row per hit for `showTable`.
+   *
+   * @example
+   * const hits = await p.search({ q: 'click rate', kind: 'feature-view' });
+   * showTable(hits.table, 'Catalog');
+   */
+  async search(query: CatalogQuery | string): Promise<{ items: CatalogEntry[]; table: Record<string, string>[] }> {
+    const { items } = await this.client.searchCatalog(typeof query === 'string' ? { q: query } : query);
+    const table = items.map((e) => ({
+      kind: e.kind,
+      name: `${e.name}@${e.version}`,
+      team: e.team ?? '',
+      description: e.description ?? '',
+      duplicates: e.duplicates.map((d) => d.name).join(', '),
+    }));
+    return { items, table };
+  }
+
+  /**
+   * Where a view's data comes from and who uses it: lake sources, feature services, example
+   * sets, models and deployments.
+   *
+   * @example
+   * const l = await p.lineage('user_features');
+   * l.models;
+   */
+  lineage(view: string, kind: 'feature-view' | 'label-view' = 'feature-view'): Promise<Lineage> {
+    return this.client.getLineage(view, kind);
   }
 
   /**

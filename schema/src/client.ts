@@ -46,6 +46,16 @@ const statisticsPath = (view: string, opts: StatisticsOptions, history = false, 
   return `api/v1/${opts.kind ?? 'feature-view'}s/${encodeURIComponent(view)}/${doc}${q.length ? `?${q.join('&')}` : ''}`;
 };
 
+/** `?a=1&b=x` from the defined, non-empty values of `params`; '' when there are none. */
+function queryString(params: object): string {
+  const q = new URLSearchParams(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]): [string, string] => [k, String(v)]),
+  ).toString();
+  return q ? `?${q}` : '';
+}
+
 /**
  * Typed client of the Plinth control plane (browser and Node: it only needs `fetch`).
  * Errors from the server are thrown as `ProblemError`s carrying the RFC 9457 document.
@@ -119,6 +129,11 @@ export class PlinthClient {
   private get<S>(plural: RegistryPath, name: string, version?: number): Promise<Versioned<S>> {
     const q = version ? `?version=${version}` : '';
     return this.request('GET', `api/v1/${plural}/${encodeURIComponent(name)}${q}`);
+  }
+
+  /** Removes a definition explicitly; its versions stay readable. 409 when something still uses it. */
+  remove(plural: RegistryPath, name: string): Promise<void> {
+    return this.request('DELETE', `api/v1/${plural}/${encodeURIComponent(name)}`);
   }
 
   applyEntity(doc: T.Entity): Promise<ApplyResult> {
@@ -208,12 +223,7 @@ export class PlinthClient {
 
   /** Ranked search over every team's definitions (name, features, description, tags, entity, team, owner). */
   searchCatalog(query: CatalogQuery = {}): Promise<ItemList<CatalogEntry>> {
-    const params = new URLSearchParams(
-      Object.entries(query)
-        .filter(([, v]) => v !== undefined && v !== '')
-        .map(([k, v]) => [k, String(v)] as [string, string]),
-    );
-    return this.request('GET', `api/v1/catalog${params.size ? `?${params}` : ''}`);
+    return this.request('GET', `api/v1/catalog${queryString(query)}`);
   }
 
   /** A view's schema, committed size, freshness against its schedule, last run and consumers. */
@@ -246,12 +256,7 @@ export class PlinthClient {
   listJobs(
     filter: { kind?: string; status?: T.Job['status']; subject?: string; limit?: number } = {},
   ): Promise<ItemList<T.Job>> {
-    const q = new URLSearchParams(
-      Object.entries(filter)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]): [string, string] => [k, String(v)]),
-    ).toString();
-    return this.request('GET', `api/v1/jobs${q ? `?${q}` : ''}`);
+    return this.request('GET', `api/v1/jobs${queryString(filter)}`);
   }
   getJobLogs(id: string): Promise<{ lines: string[] }> {
     return this.request('GET', `api/v1/jobs/${encodeURIComponent(id)}/logs`);

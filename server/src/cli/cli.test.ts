@@ -270,6 +270,14 @@ describe('plinth serve and apply', () => {
         '    sql: SELECT user_id, ts, n FROM visits',
         '    timestampColumn: ts',
         '    features: [{ name: n, type: float64 }]',
+        '    description: Visits so far per user',
+        'labelViews:',
+        '  - name: visit_label',
+        '    entities: [user]',
+        '    sources: [visits]',
+        '    sql: SELECT user_id, ts + INTERVAL 30 MINUTE AS ts, (n > 5)::INT AS y FROM visits',
+        '    timestampColumn: ts',
+        '    labels: [{ name: y, type: int32 }]',
         '',
       ].join('\n'),
     );
@@ -285,6 +293,36 @@ describe('plinth serve and apply', () => {
     expect(jobs.code, jobs.stderr).toBe(0);
     expect(jobs.stdout.trim().split('\n')).toHaveLength(2);
     expect(jobs.stdout).toMatch(/materialize visit_n\s+succeeded attempt 1\/3/);
+
+    // Operators reach the catalog, a view's metadata and example sets from the CLI too.
+    const found = await plinth(['catalog', 'visits', 'per', 'user', '--control-plane', url]);
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.stdout).toMatch(/^feature-view\s+visit_n@1\s+Visits so far per user/m);
+    expect((await plinth(['catalog', 'zebra', '--control-plane', url])).stdout).toBe('no matches\n');
+    const described = await plinth(['describe', 'visit_n', '--control-plane', url]);
+    expect(described.code, described.stderr).toBe(0);
+    expect(described.stdout).toMatch(/offline: 10 rows in 1 files/);
+    expect(described.stdout).toMatch(/^ {2}n\s+float64\s+feature$/m);
+    expect(described.stdout).toMatch(/last run: succeeded/);
+    expect((await plinth(['materialize', 'visit_label', '--control-plane', url])).code).toBe(0);
+    const built = await plinth([
+      'build-example-set',
+      'visit_train',
+      '--label-view',
+      'visit_label',
+      '--features',
+      'visit_n',
+      '--control-plane',
+      url,
+    ]);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).toMatch(/visit_train@1: 10 rows at file:\/\//);
+    const noFeatures = await plinth(['build-example-set', 'x', '--label-view', 'visit_label', '--control-plane', url]);
+    expect(noFeatures.code).toBe(1);
+    expect(noFeatures.stderr).toMatch(/\/features: is required unless featureService is given/);
+    const badKind = await plinth(['delete', 'view', 'visit_n', '--control-plane', url]);
+    expect(badKind.code).toBe(1);
+    expect(badKind.stderr).toMatch(/unknown kind 'view' \(one of entity, data-source, feature-view/);
 
     const badTime = await plinth(['materialize', 'visit_n', '--start', 'yesterday', '--control-plane', url]);
     expect(badTime.code).toBe(1);

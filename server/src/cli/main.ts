@@ -1,6 +1,16 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PlinthClient, ProblemError, formatProblem, type Job, type MaterializationResult } from '@plinth/schema';
+import {
+  PlinthClient,
+  ProblemError,
+  formatProblem,
+  registryKinds,
+  type CatalogQuery,
+  type ExampleSet,
+  type Job,
+  type MaterializationResult,
+  type RegistryPath,
+} from '@plinth/schema';
 import { ConfigError, defaultDataDir, loadConfig, parsePort, type ConfigOverrides } from '../config';
 import { VERSION } from '../version';
 import { closeObjectStore, openObjectStore, openPlatform } from '../platform';
@@ -76,6 +86,12 @@ const overrides = (f: CommonFlags & { controlPlane?: string }): ConfigOverrides 
   logLevel: f.logLevel,
   controlPlaneUrl: f.controlPlane,
 });
+
+/** A client of the control plane the flags, environment and config file point at. */
+function clientOf(f: CommonFlags & { controlPlane?: string }): PlinthClient {
+  const config = loadConfig(overrides(f));
+  return new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+}
 
 function onSignals(close: () => Promise<void>): void {
   const handler = () => void close().then(() => process.exit(0));
@@ -238,8 +254,7 @@ export function buildProgram(): Command {
     .argument('<files...>', 'definition files (YAML or JSON)')
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
     .action(async (files: string[], f: CommonFlags & { controlPlane?: string }) => {
-      const config = loadConfig(overrides(f));
-      const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+      const client = clientOf(f);
       const defs = mergeDefinitions(files.map(readDefinitions));
       const { changes } = await client.plan(defs);
       for (const c of changes) {
@@ -260,8 +275,7 @@ export function buildProgram(): Command {
     .argument('<files...>', 'definition files')
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
     .action(async (files: string[], f: CommonFlags & { controlPlane?: string }) => {
-      const config = loadConfig(overrides(f));
-      const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+      const client = clientOf(f);
       for (const file of files) {
         const defs = readDefinitions(file);
         for (const r of await client.applyDefinitions(defs)) {
@@ -284,8 +298,7 @@ export function buildProgram(): Command {
         view: string,
         f: CommonFlags & { controlPlane?: string; start?: string; end?: string; incremental?: boolean; wait: boolean },
       ) => {
-        const config = loadConfig(overrides(f));
-        const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+        const client = clientOf(f);
         const job = await client.materialize({ view, start: f.start, end: f.end, incremental: f.incremental });
         if (!f.wait) {
           process.stdout.write(`${job.id}\n`);
@@ -317,8 +330,7 @@ export function buildProgram(): Command {
           limit: number;
         },
       ) => {
-        const config = loadConfig(overrides(f));
-        const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
+        const client = clientOf(f);
         const { items } = await client.listJobs({ kind: f.kind, status: f.status, subject: f.subject, limit: f.limit });
         for (const j of items) {
           const what = j.subject ? `${j.kind} ${j.subject}` : j.kind;
@@ -329,6 +341,134 @@ export function buildProgram(): Command {
         }
       },
     );
+  withCommon(program.command('catalog'))
+    .description("search every team's definitions, best match first")
+    .argument('[query...]', 'words to match in names, features, descriptions, tags, entities, team, owner')
+    .option('--kind <kind>', 'feature-view, label-view, feature-service, entity or data-source')
+    .option('--team <team>')
+    .option('--owner <owner>')
+    .option('--entity <entity>')
+    .option('--tag <tag>', 'key or key:value')
+    .option('--limit <n>', 'at most this many (default 20)', positiveInt, 20)
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(async (words: string[], f: CommonFlags & CatalogQuery & { controlPlane?: string }) => {
+      const { items } = await clientOf(f).searchCatalog({
+        q: words.join(' ') || undefined,
+        kind: f.kind,
+        team: f.team,
+        owner: f.owner,
+        entity: f.entity,
+        tag: f.tag,
+        limit: f.limit,
+      });
+      for (const e of items) {
+        const dup = e.duplicates.length ? `  (same definition as ${e.duplicates.map((d) => d.name).join(', ')})` : '';
+        process.stdout.write(
+          `${e.kind.padEnd(16)} ${`${e.name}@${e.version}`.padEnd(32)} ${e.description ?? ''}${dup}\n`,
+        );
+      }
+      if (!items.length) process.stdout.write('no matches\n');
+    });
+
+  withCommon(program.command('describe'))
+    .description("a view's schema, committed data, freshness, last run and consumers")
+    .argument('<view>', 'feature or label view')
+    .option('--label', 'the view is a label view')
+    .option('--version <n>', 'a view version (default latest)', positiveInt)
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(async (view: string, f: CommonFlags & { controlPlane?: string; label?: boolean; version?: number }) => {
+      const m = await clientOf(f).getViewMetadata(view, {
+        kind: f.label ? 'label-view' : 'feature-view',
+        version: f.version,
+      });
+      const out: string[] = [
+        `${m.kind} ${m.name}@${m.version}${m.team ? `  team ${m.team}` : ''}${m.owner ? `  owner ${m.owner}` : ''}`,
+      ];
+      if (m.description) out.push(m.description);
+      out.push('columns:', ...m.schema.map((c) => `  ${c.name.padEnd(28)} ${c.type.padEnd(10)} ${c.role}`));
+      out.push(
+        m.offline
+          ? `offline: ${m.offline.rows} rows in ${m.offline.files} files${m.offline.bytes === null ? '' : `, ${m.offline.bytes} bytes`}, committed ${m.offline.committedAt}`
+          : 'offline: not materialized yet',
+      );
+      const fr = m.freshness;
+      out.push(
+        `freshness: newest event ${fr.lastEventTime ?? 'none'}${fr.lagSeconds === null ? '' : ` (${Math.round(fr.lagSeconds)} s ago)`}` +
+          (fr.schedule
+            ? `; schedule ${fr.schedule} UTC, next run ${fr.nextRunAt}${fr.stale ? '; STALE' : ''}`
+            : '; no schedule'),
+      );
+      if (m.lastRun)
+        out.push(
+          `last run: ${m.lastRun.status} (job ${m.lastRun.jobId}, attempt ${m.lastRun.attempts})${m.lastRun.error ? `: ${m.lastRun.error}` : ''}`,
+        );
+      const c = m.consumers;
+      const names = (xs: { name: string; version: number }[]) =>
+        xs.map((x) => `${x.name}@${x.version}`).join(', ') || 'none';
+      out.push(
+        `used by: feature services ${names(c.featureServices)}; example sets ${names(c.exampleSets)}; models ${names(c.models)}`,
+      );
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+
+  withCommon(program.command('build-example-set'))
+    .description('build a new version of an example set (point-in-time join) and wait')
+    .argument('<name>', 'example set name')
+    .requiredOption('--label-view <view>', 'the spine: label rows with entity keys and event time')
+    .option('--features <refs>', 'comma-separated view or view:feature references')
+    .option('--feature-service <name>', 'take the features of a feature service instead')
+    .option('--start <time>', 'label event time from (ISO 8601, inclusive)', isoTime('--start'))
+    .option('--end <time>', 'label event time up to (ISO 8601, exclusive)', isoTime('--end'))
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(
+      async (
+        name: string,
+        f: CommonFlags & {
+          controlPlane?: string;
+          labelView: string;
+          features?: string;
+          featureService?: string;
+          start?: string;
+          end?: string;
+        },
+      ) => {
+        const client = clientOf(f);
+        const job = await client.buildExampleSet({
+          name,
+          labelView: f.labelView,
+          ...(f.features ? { features: f.features.split(',').map((x) => x.trim()) } : {}),
+          ...(f.featureService ? { featureService: f.featureService } : {}),
+          ...(f.start ? { start: f.start } : {}),
+          ...(f.end ? { end: f.end } : {}),
+        });
+        const bar = new ProgressLine(`example set ${name}`);
+        const done = await client.waitForJob(job.id, (j) => bar.update(j.progress, 1, j.status));
+        const es = done.result as ExampleSet;
+        bar.done(`${es.name}@${es.version}: ${es.rows} rows at ${es.location.uri}`);
+      },
+    );
+
+  withCommon(program.command('delete'))
+    .description('remove a definition explicitly (its versions stay readable); refused while something uses it')
+    .argument(
+      '<kind>',
+      Object.values(registryKinds)
+        .map((k) => k.kind)
+        .join(', '),
+    )
+    .argument('<name>')
+    .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
+    .action(async (kind: string, name: string, f: CommonFlags & { controlPlane?: string }) => {
+      const plural = (Object.keys(registryKinds) as RegistryPath[]).find((p) => registryKinds[p].kind === kind);
+      if (!plural)
+        throw new InvalidArgumentError(
+          `unknown kind '${kind}' (one of ${Object.values(registryKinds)
+            .map((k) => k.kind)
+            .join(', ')})`,
+        );
+      await clientOf(f).remove(plural, name);
+      process.stdout.write(`${kind} ${name}: removed\n`);
+    });
   return program;
 }
 
