@@ -181,15 +181,17 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       const tsAlias = `__ts${j}`;
       const featSel = rv.features.map((f) => `${ident(f)} AS ${ident(featureColumnName(name, f))}`);
       // Equal event times for one entity: the row created last wins (the view's
-      // createdTimestampColumn, else the file committed last), so the join is deterministic.
+      // createdTimestampColumn, else the part committed last), so the join is deterministic.
       const created = rv.record.spec.createdTimestampColumn;
       const tieBreak = [
         ...(created ? [`${ident(created)} DESC NULLS LAST`] : []),
         `list_position(${files(rv.files)}, filename) DESC`,
+        // Within one file, the later row: the same answer on every build of the same data.
+        'file_row_number DESC',
       ].join(', ');
       ctes.push(
         `fv${j} AS (SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')} ` +
-          `FROM read_parquet(${files(rv.files)}, filename = true) ` +
+          `FROM read_parquet(${files(rv.files)}, filename = true, file_row_number = true) ` +
           `QUALIFY row_number() OVER (PARTITION BY ${[...rv.keys, fts].map(ident).join(', ')} ORDER BY ${tieBreak}) = 1)`,
       );
       const on = [
