@@ -20,7 +20,7 @@ import { entitiesOf } from './definitions';
 import type { RegistryRecord } from '../stores/types';
 import { OfflineEngine, ident, literal, valueTypeOf } from '../offline/duckdb';
 import { localFiles } from '../stores/object/local-cache';
-import { sha256 } from '../util/hash';
+import { sha256, sha256File } from '../util/hash';
 import { readOfflineManifest, type OfflineManifest } from './offline-manifest';
 import type { JobContext } from './materialize';
 
@@ -180,20 +180,31 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       const fts = rv.record.spec.timestampColumn;
       const tsAlias = `__ts${j}`;
       const featSel = rv.features.map((f) => `${ident(f)} AS ${ident(featureColumnName(name, f))}`);
-      // Equal event times for one entity: the row created last wins (the view's
-      // createdTimestampColumn, else the part committed last), so the join is deterministic.
-      const created = rv.record.spec.createdTimestampColumn;
-      const tieBreak = [
-        ...(created ? [`${ident(created)} DESC NULLS LAST`] : []),
-        `list_position(${files(rv.files)}, filename) DESC`,
-        // Within one file, the later row: the same answer on every build of the same data.
-        'file_row_number DESC',
-      ].join(', ');
-      ctes.push(
-        `fv${j} AS (SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')} ` +
-          `FROM read_parquet(${files(rv.files)}, filename = true, file_row_number = true) ` +
-          `QUALIFY row_number() OVER (PARTITION BY ${[...rv.keys, fts].map(ident).join(', ')} ORDER BY ${tieBreak}) = 1)`,
+      const select = `SELECT ${rv.keys.map(ident).join(', ')}, ${ident(fts)} AS ${tsAlias}, ${featSel.join(', ')}`;
+      const entityTime = [...rv.keys, fts].map(ident).join(', ');
+      // Equal event times for one entity need a tie-break before the ASOF join, which would pick
+      // any of them. Finding out is one cheap aggregate; the ranking window is costly (it sorts
+      // every row with its features), so it runs only for views that have such ties.
+      const tied = await engine.rows(
+        `SELECT 1 FROM read_parquet(${files(rv.files)}) GROUP BY ${entityTime} HAVING count(*) > 1 LIMIT 1`,
       );
+      if (tied.length === 0) {
+        ctes.push(`fv${j} AS (${select} FROM read_parquet(${files(rv.files)}))`);
+      } else {
+        // The row created last wins (the view's createdTimestampColumn, else the part committed
+        // last), so the join is deterministic.
+        const created = rv.record.spec.createdTimestampColumn;
+        const tieBreak = [
+          ...(created ? [`${ident(created)} DESC NULLS LAST`] : []),
+          `list_position(${files(rv.files)}, filename) DESC`,
+          // Within one file, the later row: the same answer on every build of the same data.
+          'file_row_number DESC',
+        ].join(', ');
+        ctes.push(
+          `fv${j} AS (${select} FROM read_parquet(${files(rv.files)}, filename = true, file_row_number = true) ` +
+            `QUALIFY row_number() OVER (PARTITION BY ${entityTime} ORDER BY ${tieBreak}) = 1)`,
+        );
+      }
       const on = [
         ...rv.keys.map((k) => `${prev}.${ident(k)} = f.${ident(k)}`),
         `${prev}.${ident(lts)} >= f.${tsAlias}`,
@@ -215,7 +226,10 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
     }
     const sql = `WITH ${ctes.join(',\n')} SELECT ${outCols.join(', ')} FROM ${prev} ORDER BY ${[lts, ...labelKeys].map(ident).join(', ')}`;
     await ctx.log(`point-in-time join of ${label.name} with ${[...views.keys()].join(', ')}`);
-    await engine.run(`CREATE TEMP TABLE examples AS ${sql}`);
+    // Straight to Parquet: the joined rows are never held as a table (they may not fit).
+    const local = path.join(tmpDir, 'part-0.parquet');
+    await engine.copyToParquet(sql, local);
+    await engine.run(`CREATE VIEW examples AS SELECT * FROM read_parquet(${literal(local)})`);
     await ctx.progress(0.6);
 
     const described = await engine.describe('SELECT * FROM examples');
@@ -246,10 +260,8 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       ]);
     }
 
-    const local = path.join(tmpDir, 'part-0.parquet');
-    await engine.copyToParquet('SELECT * FROM examples', local);
-    const bytes = fs.readFileSync(local);
-    const contentHash = sha256(bytes);
+    const bytes = fs.statSync(local).size;
+    const contentHash = await sha256File(local);
     const key = `example-sets/${spec.name}/${contentHash.slice(0, 16)}-${ctx.jobId}/part-0.parquet`;
     await p.objects.putFile(key, local);
     await ctx.progress(0.9);
@@ -259,7 +271,7 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
       spec,
       location: { uri: p.objects.uri(key.slice(0, key.lastIndexOf('/'))), files: [p.objects.uri(key)] },
       rows,
-      bytes: bytes.length,
+      bytes,
       columns,
       labelView: { name: label.name, version: label.version },
       timeRange: { start: (stats.__first as Date).toISOString(), end: (stats.__last as Date).toISOString() },

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { DataSource } from '@plinth/schema';
@@ -57,16 +58,28 @@ export class OfflineEngine {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly conn: DuckDBConnection,
+    private readonly spillDir: string,
   ) {}
 
-  static async create(opts: { threads?: number } = {}): Promise<OfflineEngine> {
+  /**
+   * Memory is bounded (default 40% of the machine, so two concurrent jobs fit) and work
+   * beyond it spills to a temporary directory instead of failing or swapping: example sets
+   * and materializations may be far larger than memory.
+   */
+  static async create(opts: { threads?: number; memoryLimitBytes?: number } = {}): Promise<OfflineEngine> {
+    const spill = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-duckdb-'));
+    const limit = opts.memoryLimitBytes ?? Math.floor(os.totalmem() * 0.4);
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(opts.threads ?? 2),
+      memory_limit: `${Math.max(256, Math.floor(limit / 2 ** 20))}MiB`,
+      temp_directory: spill,
+      // Sorted outputs (example sets in label-time order) need order kept, not speed of any order.
+      preserve_insertion_order: 'true',
       // The embedded platform runs offline; never reach out for extensions at run time.
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
     });
-    return new OfflineEngine(instance, await instance.connect());
+    return new OfflineEngine(instance, await instance.connect(), spill);
   }
 
   async run(sql: string): Promise<void> {
@@ -104,6 +117,7 @@ export class OfflineEngine {
   close(): void {
     this.conn.closeSync();
     this.instance.closeSync();
+    fs.rmSync(this.spillDir, { recursive: true, force: true });
   }
 }
 
