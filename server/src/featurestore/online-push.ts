@@ -1,9 +1,12 @@
-import type { OnlineStore } from '../stores/types';
-import { encodeEntityKey } from '../stores/online/entity-key';
+import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import type { OnlineStore, OnlineWrite } from '../stores/types';
+import { encodeEntityKey, type EntityKeyValue } from '../stores/online/entity-key';
 import { type OfflineEngine, ident } from '../offline/duckdb';
 import { toOnlineValue } from './values';
 
-const ONLINE_BATCH = 5_000;
+// Rows per online-store write: large enough to amortise a write transaction, small enough
+// that a reader is never blocked for long.
+const ONLINE_BATCH = 20_000;
 
 export interface OnlinePushOptions {
   view: string;
@@ -16,7 +19,8 @@ export interface OnlinePushOptions {
 
 /**
  * Pushes the newest row per entity of `table` (a DuckDB table of materialized rows) to the
- * online store. The store's timestamp guard keeps any newer value already there.
+ * online store. The store's timestamp guard keeps any newer value already there. Rows are
+ * streamed from DuckDB chunk by chunk, column-wise, so memory stays at one batch.
  */
 export async function pushLatestOnline(
   engine: OfflineEngine,
@@ -25,27 +29,41 @@ export async function pushLatestOnline(
   o: OnlinePushOptions,
 ): Promise<{ written: number; skippedOlder: number }> {
   const keyList = o.keys.map(ident).join(', ');
-  const ts = o.timestampColumn;
-  await engine.run(
-    `CREATE TEMP TABLE latest AS SELECT * FROM ${ident(table)} QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${ident(ts)} DESC) = 1`,
-  );
-  const [{ m }] = (await engine.rows('SELECT count(*) AS m FROM latest')) as { m: bigint }[];
+  const ts = ident(o.timestampColumn);
+  const latest = `SELECT ${keyList}, epoch_ms(${ts}) AS "__t", ${o.features.map(ident).join(', ')} FROM ${ident(table)}
+    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${ts} DESC) = 1`;
+  const [{ m }] = (await engine.rows(`SELECT count(DISTINCT (${keyList})) AS m FROM ${ident(table)}`)) as {
+    m: bigint;
+  }[];
   const total = Number(m);
+  const nk = o.keys.length;
+  const result = await engine.conn.stream(latest);
+  let batch: OnlineWrite[] = [];
   let written = 0;
   let skippedOlder = 0;
-  for (let offset = 0; offset < total; offset += ONLINE_BATCH) {
-    const batch = await engine.rows(`SELECT * FROM latest ORDER BY ${keyList} LIMIT ${ONLINE_BATCH} OFFSET ${offset}`);
-    const r = await online.writeBatch(
-      o.view,
-      batch.map((row) => ({
-        entityKey: encodeEntityKey(o.keys.map((k) => row[k] as string | number | bigint)),
-        eventTs: (row[ts] as Date).getTime(),
-        values: Object.fromEntries(o.features.map((f) => [f, toOnlineValue(row[f])])),
-      })),
-    );
+  let done = 0;
+  const flush = async () => {
+    if (!batch.length) return;
+    const r = await online.writeBatch(o.view, batch);
     written += r.written;
     skippedOlder += r.skippedOlder;
-    await o.progress?.(Math.min(total, offset + ONLINE_BATCH) / Math.max(total, 1));
+    done += batch.length;
+    batch = [];
+    await o.progress?.(Math.min(1, done / Math.max(total, 1)));
+  };
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const cols = chunk.convertColumns(JSDuckDBValueConverter) as unknown[][];
+    for (let i = 0; i < chunk.rowCount; i++) {
+      const key: EntityKeyValue[] = new Array(nk);
+      for (let k = 0; k < nk; k++) key[k] = cols[k][i] as EntityKeyValue;
+      const values: Record<string, unknown> = {};
+      for (let f = 0; f < o.features.length; f++) values[o.features[f]] = toOnlineValue(cols[nk + 1 + f][i]);
+      batch.push({ entityKey: encodeEntityKey(key), eventTs: Number(cols[nk][i]), values });
+    }
+    if (batch.length >= ONLINE_BATCH) await flush();
   }
+  await flush();
   return { written, skippedOlder };
 }

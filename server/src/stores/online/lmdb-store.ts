@@ -52,7 +52,9 @@ export class LmdbOnlineStore implements OnlineStore {
     });
     // Read-compare-write inside one write transaction: no other writer (thread or process)
     // can slip a newer row in between, and rows earlier in this batch are seen too.
-    return this.db.transaction(() => {
+    // Synchronous: one write transaction per batch, without a round trip through lmdb's async
+    // write queue per call (about twice the throughput for materialization's large batches).
+    return this.db.transactionSync(() => {
       let written = 0;
       let skippedOlder = 0;
       for (const row of rows) {
