@@ -196,12 +196,13 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
         const created = rv.record.spec.createdTimestampColumn;
         const tieBreak = [
           ...(created ? [`${ident(created)} DESC NULLS LAST`] : []),
-          `list_position(${files(rv.files)}, filename) DESC`,
+          // file_index follows the manifest's file list, which is in commit order.
+          'file_index DESC',
           // Within one file, the later row: the same answer on every build of the same data.
           'file_row_number DESC',
         ].join(', ');
         ctes.push(
-          `fv${j} AS (${select} FROM read_parquet(${files(rv.files)}, filename = true, file_row_number = true) ` +
+          `fv${j} AS (${select} FROM read_parquet(${files(rv.files)}, file_row_number = true) ` +
             `QUALIFY row_number() OVER (PARTITION BY ${entityTime} ORDER BY ${tieBreak}) = 1)`,
         );
       }
@@ -214,12 +215,12 @@ export async function buildExampleSet(p: JobEnv, spec: ExampleSetSpec, ctx: JobC
         `j${j} AS (SELECT ${prev}.*, f.${tsAlias}, ${picked.join(', ')} FROM ${prev} ASOF LEFT JOIN fv${j} f ON ${on})`,
       );
       const ttl = rv.record.spec.ttlSeconds ?? 0;
+      // In integer microseconds: interval arithmetic on TIMESTAMPTZ goes through ICU per value.
+      const expired = `epoch_us(${ident(lts)}) - epoch_us(${tsAlias}) > ${ttl}000000`;
       for (const f of rv.features) {
         const col = ident(featureColumnName(name, f));
         // TTL: a feature row older than the label time minus the TTL is as good as missing.
-        outCols.push(
-          ttl > 0 ? `CASE WHEN ${tsAlias} >= ${ident(lts)} - INTERVAL ${ttl} SECOND THEN ${col} END AS ${col}` : col,
-        );
+        outCols.push(ttl > 0 ? `CASE WHEN ${expired} THEN NULL ELSE ${col} END AS ${col}` : col);
       }
       prev = `j${j}`;
       j++;
