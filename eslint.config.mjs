@@ -11,6 +11,8 @@ export default tseslint.config(
       'extension/plinth_jupyterlab/labextension/**',
       'schema/src/generated/**',
       '.venv/**',
+      'bench/.venv/**',
+      'bench/.data/**',
       'ui-tests/test-results/**',
       'ui-tests/playwright-report/**',
       'bench/results/**',
