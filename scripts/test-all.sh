@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's second command: installs what the tests need, builds, and runs every test:
-# the TypeScript suites (vitest: unit, integration against real PostgreSQL/LMDB/DuckDB/
+# the TypeScript suites (vitest: unit, integration against real PostgreSQL/LMDB/Redis/DuckDB/
 # onnxruntime, the quickstart notebook on a real tslab kernel), the Galata UI tests against a
 # real JupyterLab in Debian's Chromium, and lint.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -10,6 +10,7 @@ system_packages() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)
+  command -v redis-server >/dev/null || missing+=(redis-server)
   if [[ ${#missing[@]} -gt 0 ]]; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
       say "Installing system packages: ${missing[*]}"

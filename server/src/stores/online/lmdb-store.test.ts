@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { onlineStoreSuite } from '../../test-support/online-store-suite';
 import { encodeEntityKey } from './entity-key';
 import { LmdbOnlineStore } from './lmdb-store';
 
@@ -190,4 +191,18 @@ describe('LmdbOnlineStore', () => {
       ]);
     });
   });
+});
+
+describe('LmdbOnlineStore contract', () => {
+  let dir: string;
+  let shared: LmdbOnlineStore;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plinth-lmdb-contract-'));
+    shared = LmdbOnlineStore.open(dir);
+  });
+  afterAll(async () => {
+    await shared?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  onlineStoreSuite('LmdbOnlineStore', () => shared);
 });
