@@ -1,4 +1,5 @@
 import type * as T from './generated/types';
+import type { RegistryPath } from './openapi';
 
 /** A stored version of a registry document, as the API returns it. */
 export interface Versioned<S> {
@@ -183,3 +184,17 @@ export interface DefinitionSet {
   /** Applied after feature views, since they name them. */
   featureServices?: T.FeatureService[];
 }
+
+/**
+ * The sections of a definition set and the registry path of each, in the order they are
+ * applied and planned: what a definition names comes before it.
+ */
+export const DEFINITION_SECTIONS = [
+  ['entities', 'entities'],
+  ['dataSources', 'data-sources'],
+  ['featureViews', 'feature-views'],
+  ['featureServices', 'feature-services'],
+  ['labelViews', 'label-views'],
+] as const satisfies readonly (readonly [keyof DefinitionSet, RegistryPath])[];
+
+export const DEFINITION_SECTION_NAMES: readonly (keyof DefinitionSet)[] = DEFINITION_SECTIONS.map(([s]) => s);

@@ -21,6 +21,7 @@ import type {
   PredictResponse,
   Versioned,
 } from './api-types';
+import { DEFINITION_SECTIONS } from './api-types';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problem, type ProblemDetails } from './problem';
 import type { RegistryPath } from './openapi';
 
@@ -41,10 +42,13 @@ export interface StatisticsOptions {
   version?: number;
 }
 
-const statisticsPath = (view: string, opts: StatisticsOptions, history = false, doc = 'statistics') => {
-  const q = [...(opts.version ? [`version=${opts.version}`] : []), ...(history ? ['history=true'] : [])];
-  return `api/v1/${opts.kind ?? 'feature-view'}s/${encodeURIComponent(view)}/${doc}${q.length ? `?${q.join('&')}` : ''}`;
-};
+/** A per-view document route: `api/v1/<kind>s/<view>/<doc>?...`. */
+const viewDocPath = (view: string, kind: StatisticsOptions['kind'], doc: string, query: object = {}) =>
+  `api/v1/${kind ?? 'feature-view'}s/${encodeURIComponent(view)}/${doc}${queryString(query)}`;
+
+// Statistics and quality reports: version 0 has always meant "the latest" here.
+const statisticsPath = (view: string, opts: StatisticsOptions, history = false, doc = 'statistics') =>
+  viewDocPath(view, opts.kind, doc, { version: opts.version || undefined, history: history || undefined });
 
 /** `?a=1&b=x` from the defined, non-empty values of `params`; '' when there are none. */
 function queryString(params: object): string {
@@ -164,11 +168,8 @@ export class PlinthClient {
    */
   async applyDefinitions(defs: DefinitionSet): Promise<ApplyResult[]> {
     const out: ApplyResult[] = [];
-    for (const e of defs.entities ?? []) out.push(await this.applyEntity(e));
-    for (const d of defs.dataSources ?? []) out.push(await this.applyDataSource(d));
-    for (const v of defs.featureViews ?? []) out.push(await this.applyFeatureView(v));
-    for (const s of defs.featureServices ?? []) out.push(await this.applyFeatureService(s));
-    for (const v of defs.labelViews ?? []) out.push(await this.applyLabelView(v));
+    for (const [section, plural] of DEFINITION_SECTIONS)
+      for (const doc of defs[section] ?? []) out.push(await this.apply(plural, doc));
     return out;
   }
   listEntities(): Promise<ItemList<EntityRecord>> {
@@ -231,13 +232,12 @@ export class PlinthClient {
     view: string,
     opts: { kind?: 'feature-view' | 'label-view'; version?: number } = {},
   ): Promise<ViewMetadata> {
-    const q = opts.version !== undefined ? `?version=${opts.version}` : '';
-    return this.request('GET', `api/v1/${opts.kind ?? 'feature-view'}s/${encodeURIComponent(view)}/metadata${q}`);
+    return this.request('GET', viewDocPath(view, opts.kind, 'metadata', { version: opts.version }));
   }
 
   /** Sources a view reads, and the example sets, models and deployments that use it. */
   getLineage(view: string, kind: 'feature-view' | 'label-view' = 'feature-view'): Promise<Lineage> {
-    return this.request('GET', `api/v1/${kind}s/${encodeURIComponent(view)}/lineage`);
+    return this.request('GET', viewDocPath(view, kind, 'lineage'));
   }
 
   /** The views a feature service reads, and the example sets, models and deployments built from it. */

@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
-import type { DefinitionSet } from '@plinth/schema';
+import { DEFINITION_SECTION_NAMES as SECTIONS, type DefinitionSet } from '@plinth/schema';
 
 export type Definitions = DefinitionSet;
-
-const SECTIONS = ['entities', 'dataSources', 'featureViews', 'labelViews', 'featureServices'] as const;
 
 /** Reads a YAML or JSON file of definitions; unknown sections are an error naming the file. */
 export function readDefinitions(file: string): Definitions {

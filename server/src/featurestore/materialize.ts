@@ -280,7 +280,8 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       });
     }
     const parts = [...kept, part];
-    const newest = parts.map((x) => x.lastEventTime).filter((t): t is string => t !== null);
+    const times = parts.map((x) => x.lastEventTime).filter((t): t is string => t !== null);
+    const newest = times.length ? times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) : null;
     await commitOfflineManifest(p.objects, {
       view: spec.name,
       version,
@@ -288,7 +289,7 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       files: parts.map((x) => x.key),
       parts,
       rows: parts.reduce((sum, x) => sum + x.rows, 0),
-      lastEventTime: newest.length ? newest.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) : null,
+      lastEventTime: newest,
       committedAt: new Date().toISOString(),
     });
     await ctx.log(`committed offline ${part.key} (${parts.length} parts)`);
@@ -303,7 +304,7 @@ export async function materialize(p: JobEnv, req: MaterializeRequest, ctx: JobCo
       files: parts.map((x) => x.key),
       onlineWritten: written,
       onlineSkippedOlder: skippedOlder,
-      lastEventTime: newest.length ? newest.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) : null,
+      lastEventTime: newest,
       mode,
       range: { start, end },
       statistics,

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
   assertValid,
+  DEFINITION_SECTION_NAMES,
   buildOpenApi,
   problem,
   ProblemError,
@@ -128,7 +129,7 @@ export async function createControlPlane(
   // Plan: what applying a set of definitions would change, without writing.
   app.post('/api/v1/plan', async (req) => {
     const body = req.body as Record<string, unknown> | undefined;
-    const sections = ['entities', 'dataSources', 'featureViews', 'labelViews', 'featureServices'];
+    const sections: readonly string[] = DEFINITION_SECTION_NAMES;
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new ProblemError(
         problem(400, 'Invalid request', 'send an object with ' + sections.join(', '), [

@@ -9,10 +9,10 @@
  * `date=2026-10-01/` still become columns.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { access, copyFile, link, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { cachedVersion, getCacheRoot, mapLimit } from '../stores/object/local-cache';
+import { cachedVersion, fileExists, getCacheRoot, mapLimit } from '../stores/object/local-cache';
 import {
   createS3Client,
   describeS3Error,
@@ -134,7 +134,7 @@ async function stageOnce(s3: S3Client, uri: string, bucket: string, prefix: stri
 
   const tableDir = path.join(getCacheRoot(), 'lake', hash(`s3://${bucket}/${prefix}`));
   const snapshot = path.join(tableDir, hash(JSON.stringify(files.map(({ o, rel }) => [rel, o.etag, o.size]))));
-  if (await exists(snapshot)) return snapshot;
+  if (await fileExists(snapshot)) return snapshot;
 
   const tmp = path.join(tableDir, `.tmp-${randomUUID()}`);
   try {
@@ -149,17 +149,10 @@ async function stageOnce(s3: S3Client, uri: string, bucket: string, prefix: stri
       await rename(tmp, snapshot);
     } catch (err) {
       // Another job staged the same snapshot first: theirs is as good as ours.
-      if (!(await exists(snapshot))) throw err;
+      if (!(await fileExists(snapshot))) throw err;
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
   return snapshot;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return access(p).then(
-    () => true,
-    () => false,
-  );
 }

@@ -1,5 +1,7 @@
 import {
   assertValid,
+  DEFINITION_SECTIONS,
+  registryKinds,
   validate,
   problem,
   ProblemError,
@@ -32,14 +34,10 @@ export interface Definitions {
   featureServices?: unknown[];
 }
 
-// Dependencies first: a feature service names feature views.
-const planOrder: [keyof Definitions, DefinitionKind][] = [
-  ['entities', 'entity'],
-  ['dataSources', 'data-source'],
-  ['featureViews', 'feature-view'],
-  ['featureServices', 'feature-service'],
-  ['labelViews', 'label-view'],
-];
+// Dependencies first, in the order applyDefinitions applies them.
+const planOrder = DEFINITION_SECTIONS.map(
+  ([section, plural]) => [section, registryKinds[plural].kind] as [keyof Definitions, DefinitionKind],
+);
 
 export interface PlannedChange {
   kind: DefinitionKind;

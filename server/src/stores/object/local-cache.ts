@@ -28,7 +28,8 @@ export function getCacheRoot(): string {
 
 const hash = (s: string | Buffer, n = 32) => createHash('sha256').update(s).digest('hex').slice(0, n);
 
-async function present(file: string): Promise<boolean> {
+/** Whether a file exists (any error counts as no). */
+export async function fileExists(file: string): Promise<boolean> {
   return access(file).then(
     () => true,
     () => false,
@@ -46,7 +47,7 @@ export async function cachedVersion(
   fill: (file: string) => Promise<void>,
 ): Promise<string> {
   const file = path.join(cacheRoot, 'objects', hash(location), hash(version, 16), name);
-  if (await present(file)) return file;
+  if (await fileExists(file)) return file;
   await mkdir(path.dirname(file), { recursive: true });
   await fill(file);
   return file;
