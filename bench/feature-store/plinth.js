@@ -22,7 +22,7 @@ const { materialize } = require(path.join(dist, 'featurestore', 'materialize'));
 const { buildExampleSet } = require(path.join(dist, 'featurestore', 'example-sets'));
 const { pushLatestOnline } = require(path.join(dist, 'featurestore', 'online-push'));
 const { computeStatistics } = require(path.join(dist, 'featurestore', 'statistics'));
-const { LmdbOnlineStore } = require(path.join(dist, 'stores', 'online', 'lmdb-store'));
+const { LmdbOnlineStore } = require(path.join(__dirname, '..', '..', 'kernel-lib', 'dist', 'online', 'lmdb-store'));
 
 const FEATURES = 10;
 const THREADS = 2;

@@ -12,5 +12,6 @@ export * from './pipeline/assemble';
 export * from './pipeline/train';
 export * from './train';
 export * from './onnx';
+export * from './online';
 export { PlinthClient, InferenceClient, ProblemError, formatProblem } from '@plinth/schema';
 export type * from '@plinth/schema';

@@ -18,7 +18,10 @@ import {
   type MaterializationResult,
   type ModelVersion,
   type Pipeline,
+  type OnlineFeaturesRequest,
+  type OnlineFeaturesResponse,
   type PredictResponse,
+  type PushResponse,
   type PlannedChange,
   type QualityReport,
   type StatisticsOptions,
@@ -28,7 +31,9 @@ import { progress } from './display';
 import { readParquetAsArrow, readParquetBatches, numericColumns } from './example-store';
 import { compilePipeline } from './onnx/compile';
 import { PipelineSession } from './onnx/runtime';
-import { assembleInputs, onlineRefs, type InputStatus } from './pipeline/assemble';
+import { OnlineFeatureReader } from './online/feature-reader';
+import { openOnlineStore, type OnlineStoreConfig } from './online/open-store';
+import { assembleInputs, onlineRefs, type InputStatus, type OnlineFeatureRow } from './pipeline/assemble';
 import type { TrainResult } from './pipeline/train';
 
 export interface ConnectOptions {
@@ -93,8 +98,7 @@ export class LocalPipeline {
   ): Promise<{ outputs: Record<string, number>; featureStatuses: Record<string, InputStatus> }[]> {
     const refs = onlineRefs(this.spec.inputs);
     const keys = [...new Set(instances.flatMap((i) => Object.keys(i)))];
-    let rows: { values: Record<string, unknown>; statuses: Record<string, 'present' | 'not_found' | 'expired'> }[] =
-      instances.map(() => ({ values: {}, statuses: {} }));
+    let rows: OnlineFeatureRow[] = instances.map(() => ({ values: {}, statuses: {} }));
     if (refs.length) {
       const entities = Object.fromEntries(keys.map((k) => [k, instances.map((i) => i[k] as string | number)]));
       rows = (await this.client.getOnlineFeatures({ features: refs.map((r) => `${r.view}:${r.feature}`), entities }))
@@ -332,9 +336,50 @@ export class Plinth {
     return { ...q, table };
   }
 
-  /** Online features of entities, as the control plane reads them. */
-  getOnlineFeatures(features: string[], entities: Record<string, (string | number)[]>) {
-    return this.client.getOnlineFeatures({ features, entities });
+  /**
+   * Online features of entities as the control plane serves them: a list of `view:feature`
+   * references or a feature service's name, N entities in one call. Each value has a status
+   * ('present', 'not_found', 'expired', 'timeout', 'unavailable'); `defaulted` lists values
+   * that are the view's declared default. Show the result with `display.table(...)`.
+   *
+   * @example
+   * const { rows } = await p.getOnlineFeatures('ranking_features', { user_id: [7, 8] }, { budgetMs: 20 });
+   * const { rows: r2 } = await p.getOnlineFeatures(['user_features:clicks_7d'], { user_id: [7] });
+   */
+  getOnlineFeatures(
+    features: string | string[],
+    entities: Record<string, (string | number)[]>,
+    opts: Pick<OnlineFeaturesRequest, 'maxAgeSeconds' | 'budgetMs' | 'onUnavailable'> = {},
+  ): Promise<OnlineFeaturesResponse> {
+    return this.client.getOnlineFeatures({
+      ...(typeof features === 'string' ? { featureService: features } : { features }),
+      entities,
+      ...opts,
+    });
+  }
+
+  /**
+   * Writes rows to a feature view's online store now (near-real-time features such as units
+   * left in stock). Each row has the view's join keys, its timestamp column and features; an
+   * older row never replaces a newer one.
+   *
+   * @example
+   * await p.push('stock_levels', [{ product_id: 3, event_timestamp: new Date().toISOString(), units_left: 12 }]);
+   */
+  push(view: string, rows: Record<string, unknown>[]): Promise<PushResponse> {
+    return this.client.push(view, { rows });
+  }
+
+  /**
+   * Opens the online store itself, for reads without the HTTP hop (as the inference tier
+   * does): the embedded LMDB directory of a local Plinth, or a Redis URL.
+   *
+   * @example
+   * const reader = await p.onlineReader({ kind: 'lmdb', path: `${process.env.HOME}/.plinth/online` });
+   * const { rows } = await reader.get(['user_features:clicks_7d'], [{ user_id: 7 }]);
+   */
+  async onlineReader(config: OnlineStoreConfig): Promise<OnlineFeatureReader> {
+    return new OnlineFeatureReader(this.client, await openOnlineStore(config, { readOnly: true }));
   }
 
   /**

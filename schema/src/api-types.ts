@@ -128,18 +128,80 @@ export interface ItemList<I> {
   items: I[];
 }
 
-export type FeatureStatus = 'present' | 'not_found' | 'expired';
+/**
+ * Status of one online value: 'present'; 'not_found' (no row for the entity); 'expired' (older
+ * than the view's TTL or the request's max age); 'timeout' (the request's latency budget ran
+ * out first); 'unavailable' (the store could not be reached and the caller asked for defaults).
+ */
+export type FeatureStatus = 'present' | 'not_found' | 'expired' | 'timeout' | 'unavailable';
+
+export type OnlineValue = number | string | boolean | null;
 
 export interface OnlineFeaturesRequest {
-  /** `view:feature` references. */
-  features: string[];
+  /** `view:feature` references (or give `featureService`). */
+  features?: string[];
+  /** Every feature of this feature service (its latest version, or `name@version`). */
+  featureService?: string;
   /** Join key -> one value per entity, e.g. `{ user_id: [1, 2] }`. */
   entities: Record<string, (string | number)[]>;
+  /** Values older than this come back 'expired', even within the view's TTL. */
+  maxAgeSeconds?: number;
+  /** Answer within this many milliseconds; views not read by then are 'timeout' and the response is `partial`. */
+  budgetMs?: number;
+  /** When the online store is down: 'error' (503, the default) or 'defaults' (status 'unavailable'). */
+  onUnavailable?: 'error' | 'defaults';
 }
 
 export interface OnlineFeaturesResponse {
   /** One row per entity, in request order. */
-  rows: { values: Record<string, number | string | boolean | null>; statuses: Record<string, FeatureStatus> }[];
+  rows: {
+    values: Record<string, OnlineValue>;
+    statuses: Record<string, FeatureStatus>;
+    /** Features whose value is the view's declared default (cold start), not a stored value. */
+    defaulted?: string[];
+  }[];
+  /** True when the latency budget ran out before every view was read. */
+  partial: boolean;
+}
+
+/** Rows pushed into a feature view's online store (near-real-time features). */
+export interface PushRequest {
+  /** Each row: the view's join keys, its timestamp column (ISO 8601 or epoch ms) and features; absent features are null. */
+  rows: Record<string, unknown>[];
+}
+
+export interface PushResponse {
+  written: number;
+  /** Rows older than what the store already holds (the timestamp guard). */
+  skippedOlder: number;
+}
+
+export interface OnlineStoreStatus {
+  view: string;
+  /** "LMDB at ..." or "Redis at host:port". */
+  store: string;
+  entities: number;
+  bytes: number;
+}
+
+export interface ConsistencyReport {
+  view: string;
+  /** Entities sampled from the latest offline values. */
+  sampled: number;
+  /** Online row missing for a sampled entity. */
+  missingOnline: number;
+  /** Online value newer than the offline one (pushed or streamed since): not a mismatch. */
+  newerOnline: number;
+  /** Entities compared value by value (same event time). */
+  compared: number;
+  /** Compared entities with at least one differing feature value. */
+  mismatched: number;
+  /** (missingOnline + mismatched) / sampled. */
+  mismatchShare: number;
+  /** Mismatches per feature. */
+  byFeature: Record<string, number>;
+  /** A few differing entities, for a first look. */
+  examples: { entity: Record<string, unknown>; feature: string; offline: unknown; online: unknown }[];
 }
 
 /** A prediction request to the inference tier. */

@@ -15,8 +15,12 @@ import type {
   HealthResponse,
   ItemList,
   LabelViewRecord,
+  ConsistencyReport,
   OnlineFeaturesRequest,
   OnlineFeaturesResponse,
+  OnlineStoreStatus,
+  PushRequest,
+  PushResponse,
   PredictRequest,
   PredictResponse,
   Versioned,
@@ -292,6 +296,21 @@ export class PlinthClient {
   // Online features -----------------------------------------------------------------------
   getOnlineFeatures(req: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> {
     return this.request('POST', 'api/v1/online-features', req);
+  }
+  push(view: string, req: PushRequest): Promise<PushResponse> {
+    return this.request('POST', viewDocPath(view, 'feature-view', 'push'), req);
+  }
+  getOnlineStatus(view: string): Promise<OnlineStoreStatus> {
+    return this.request('GET', viewDocPath(view, 'feature-view', 'online'));
+  }
+  deleteOnline(view: string): Promise<{ view: string; removed: number }> {
+    return this.request('DELETE', viewDocPath(view, 'feature-view', 'online'));
+  }
+  expireOnline(view: string): Promise<{ view: string; removed: number; before: string }> {
+    return this.request('POST', viewDocPath(view, 'feature-view', 'online/expire'));
+  }
+  checkConsistency(view: string, req: { sample?: number } = {}): Promise<ConsistencyReport> {
+    return this.request('POST', viewDocPath(view, 'feature-view', 'consistency'), req);
   }
 
   // Model repository ----------------------------------------------------------------------

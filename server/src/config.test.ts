@@ -73,3 +73,44 @@ describe('object store and S3 settings', () => {
     expect(() => loadConfig({ dataDir, ...flags }, {})).toThrow(message);
   });
 });
+
+describe('online store settings', () => {
+  const dataDir = '/tmp/plinth-config-online';
+
+  it('defaults to LMDB in the data directory; lmdb:/// names another directory', () => {
+    expect(loadConfig({ dataDir }, {}).onlineStore).toEqual({ kind: 'lmdb', path: path.join(dataDir, 'online') });
+    expect(loadConfig({ dataDir }, { PLINTH_ONLINE_STORE: 'lmdb:///srv/online' }).onlineStore).toEqual({
+      kind: 'lmdb',
+      path: '/srv/online',
+    });
+  });
+
+  it('selects Redis, Redis over TLS and a Redis Cluster; the password comes from its own setting', () => {
+    expect(
+      loadConfig({ dataDir }, { PLINTH_ONLINE_STORE: 'redis://10.0.0.5:6379/2', PLINTH_REDIS_PASSWORD: 'pw' })
+        .onlineStore,
+    ).toEqual({ kind: 'redis', url: 'redis://10.0.0.5:6379/2', password: 'pw' });
+    expect(loadConfig({ dataDir, onlineStore: 'rediss://cache.internal:6380' }, {}).onlineStore).toEqual({
+      kind: 'redis',
+      url: 'rediss://cache.internal:6380',
+      tls: {},
+    });
+    expect(loadConfig({ dataDir, onlineStore: 'redis-cluster://a:7000, b:7001' }, {}).onlineStore).toEqual({
+      kind: 'redis',
+      cluster: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+    });
+  });
+
+  it('names what is wrong', () => {
+    expect(() => loadConfig({ dataDir, onlineStore: 'memcached://x:1' }, {})).toThrow(/onlineStore must be lmdb/);
+    expect(() => loadConfig({ dataDir, onlineStore: 'redis-cluster://a:7000,b' }, {})).toThrow(
+      /cluster node 'b' must be host:port/,
+    );
+    expect(() =>
+      loadConfig({ dataDir, onlineStore: 'rediss://a:1' }, { PLINTH_REDIS_TLS_CA: '/nonexistent/ca.pem' }),
+    ).toThrow(/caFile: file \/nonexistent\/ca.pem does not exist/);
+  });
+});

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import type { OnlineStoreConfig } from '@plinth/kernel-lib';
 import { parseS3Uri } from './stores/object/s3-store';
 
 /**
@@ -25,7 +26,8 @@ export interface PlinthConfig {
   /** Public base URL of the inference tier, written into deployments. */
   inferenceUrl: string;
   metadata: { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
-  onlineStore: { kind: 'lmdb'; path: string };
+  /** Embedded LMDB under the data directory, or Redis / Redis Cluster (shared mode). */
+  onlineStore: OnlineStoreConfig;
   /** Offline data, example sets and artifacts: a local directory, or S3 (shared mode). */
   objectStore: { kind: 'local'; root: string } | { kind: 's3'; location: string };
   /** How S3 is reached, for the object store and for s3:// lake sources alike. */
@@ -46,6 +48,12 @@ export type ConfigOverrides = Partial<{
   controlPlaneUrl: string;
   metadataUrl: string;
   objectStore: string;
+  onlineStore: string;
+  redisUsername: string;
+  redisPassword: string;
+  redisTlsCa: string;
+  redisTlsCert: string;
+  redisTlsKey: string;
   s3Endpoint: string;
   s3Region: string;
   token: string;
@@ -73,6 +81,12 @@ const FILE_KEYS = new Set([
   'controlPlaneUrl',
   'metadataUrl',
   'objectStore',
+  'onlineStore',
+  'redisUsername',
+  'redisPassword',
+  'redisTlsCa',
+  'redisTlsCert',
+  'redisTlsKey',
   's3Endpoint',
   's3Region',
   'token',
@@ -115,6 +129,12 @@ function envOverrides(env: NodeJS.ProcessEnv): ConfigOverrides {
   str('controlPlaneUrl', 'PLINTH_URL');
   str('metadataUrl', 'PLINTH_METADATA_URL');
   str('objectStore', 'PLINTH_OBJECT_STORE');
+  str('onlineStore', 'PLINTH_ONLINE_STORE');
+  str('redisUsername', 'PLINTH_REDIS_USERNAME');
+  str('redisPassword', 'PLINTH_REDIS_PASSWORD');
+  str('redisTlsCa', 'PLINTH_REDIS_TLS_CA');
+  str('redisTlsCert', 'PLINTH_REDIS_TLS_CERT');
+  str('redisTlsKey', 'PLINTH_REDIS_TLS_KEY');
   str('s3Endpoint', 'PLINTH_S3_ENDPOINT');
   str('s3Region', 'PLINTH_S3_REGION');
   str('token', 'PLINTH_TOKEN');
@@ -167,7 +187,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     metadata: metadataUrl
       ? { kind: 'postgres', url: metadataUrl }
       : { kind: 'pglite', dataDir: path.join(finalDataDir, 'metadata') },
-    onlineStore: { kind: 'lmdb', path: path.join(finalDataDir, 'online') },
+    onlineStore: onlineStoreOf(merged, finalDataDir),
     objectStore: objectStoreOf(merged.objectStore, finalDataDir),
     s3,
     cacheDir: path.join(finalDataDir, 'cache'),
@@ -192,6 +212,47 @@ function objectStoreOf(value: string | undefined, dataDir: string): PlinthConfig
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
     throw new ConfigError(`objectStore must be an s3:// URL or a local directory, got '${value}'`);
   return { kind: 'local', root: path.resolve(value) };
+}
+
+/**
+ * `lmdb` (default: `<dataDir>/online`) or `lmdb:///path`; `redis://[user@]host:port[/db]`
+ * (`rediss://` for TLS); `redis-cluster://host:port,host:port` (`rediss-cluster://` for TLS).
+ * The password comes from `redisPassword` (PLINTH_REDIS_PASSWORD) so that it stays out of URLs
+ * that get logged; TLS files from `redisTlsCa`, `redisTlsCert`, `redisTlsKey`.
+ */
+function onlineStoreOf(merged: ConfigOverrides, dataDir: string): OnlineStoreConfig {
+  const value = merged.onlineStore ?? 'lmdb';
+  if (value === 'lmdb' || value === '') return { kind: 'lmdb', path: path.join(dataDir, 'online') };
+  if (value.startsWith('lmdb://')) return { kind: 'lmdb', path: path.resolve(value.slice('lmdb://'.length)) };
+  const m = /^(rediss?)(-cluster)?:\/\/(.+)$/.exec(value);
+  if (!m)
+    throw new ConfigError(
+      `onlineStore must be lmdb, lmdb:///path, redis://host:port, rediss://host:port or redis-cluster://host:port,host:port; got '${value}'`,
+    );
+  const tlsWanted = m[1] === 'rediss';
+  const files = { caFile: merged.redisTlsCa, certFile: merged.redisTlsCert, keyFile: merged.redisTlsKey };
+  for (const [k, f] of Object.entries(files))
+    if (f && !fs.existsSync(f)) throw new ConfigError(`Redis TLS ${k}: file ${f} does not exist`);
+  const tls = tlsWanted ? Object.fromEntries(Object.entries(files).filter(([, f]) => f)) : undefined;
+  const auth = {
+    ...(merged.redisUsername ? { username: merged.redisUsername } : {}),
+    ...(merged.redisPassword ? { password: merged.redisPassword } : {}),
+    ...(tls ? { tls } : {}),
+  };
+  if (!m[2]) {
+    try {
+      new URL(value);
+    } catch {
+      throw new ConfigError(`onlineStore: '${value}' is not a valid Redis URL`);
+    }
+    return { kind: 'redis', url: value, ...auth };
+  }
+  const nodes = m[3].split(',').map((hp) => {
+    const n = /^([^:/]+):(\d+)$/.exec(hp.trim());
+    if (!n) throw new ConfigError(`onlineStore: cluster node '${hp}' must be host:port`);
+    return { host: n[1], port: parsePort(n[2], `onlineStore node ${hp}`) };
+  });
+  return { kind: 'redis', cluster: nodes, ...auth };
 }
 
 function s3Settings(merged: ConfigOverrides): PlinthConfig['s3'] {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { PlinthConfig } from './config';
 import { openMetadataStore } from './stores/metadata';
-import { LmdbOnlineStore } from './stores/online/lmdb-store';
+import { openOnlineStore } from '@plinth/kernel-lib';
 import { LocalObjectStore } from './stores/object/local-store';
 import { S3ObjectStore } from './stores/object/s3-store';
 import { setCacheRoot } from './stores/object/local-cache';
@@ -37,10 +37,16 @@ export function closeObjectStore(objects: ObjectStore): void {
   if (objects instanceof S3ObjectStore) objects.close();
 }
 
-export async function openPlatform(config: PlinthConfig): Promise<Platform> {
+export async function openPlatform(
+  config: PlinthConfig,
+  opts: { onOnlineStoreEvent?: (event: string, detail: string) => void } = {},
+): Promise<Platform> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const meta = await openMetadataStore(config.metadata);
-  const online = LmdbOnlineStore.open(config.onlineStore.path);
+  const online = await openOnlineStore(config.onlineStore, { onEvent: opts.onOnlineStoreEvent }).catch(async (e) => {
+    await meta.close();
+    throw e;
+  });
   const objects = openObjectStore(config);
   return {
     config,

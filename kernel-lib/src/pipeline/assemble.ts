@@ -2,8 +2,8 @@ import type { FeatureStatus, FieldError, PipelineInput } from '@plinth/schema';
 
 export type InputStatus = FeatureStatus | 'default' | 'request';
 
-/** Online feature values of one instance, keyed `view:feature`, as the online store returned them. */
-export interface OnlineRow {
+/** Online feature values of one instance, keyed `view:feature`, as `readOnlineFeatures` returned them. */
+export interface OnlineFeatureRow {
   values: Record<string, unknown>;
   statuses: Record<string, FeatureStatus>;
 }
@@ -33,7 +33,7 @@ export function onlineRefs(inputs: PipelineInput[]): { view: string; feature: st
  */
 export function assembleInputs(
   inputs: PipelineInput[],
-  online: OnlineRow[],
+  online: OnlineFeatureRow[],
   instances: Record<string, unknown>[],
 ): AssembledInputs {
   const errors: FieldError[] = [];

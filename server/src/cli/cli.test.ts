@@ -336,6 +336,58 @@ describe('plinth serve and apply', () => {
     expect(failed.stderr).toMatch(/visit_n.*v\.parquet/);
   });
 
+  it('pushes JSON Lines into the online store, checking every line first; reports, expires and deletes online data', async () => {
+    // Runs after the materialization test above: visit_n is applied and materialized (3 users).
+    const dir = tempDir('push');
+    const good = path.join(dir, 'good.jsonl');
+    fs.writeFileSync(
+      good,
+      [
+        JSON.stringify({ user_id: 1, ts: '2027-01-01T00:00:00Z', n: 100 }),
+        '',
+        JSON.stringify({ user_id: 7, ts: 1798761600000, n: 7 }),
+        JSON.stringify({ user_id: 1, ts: '2020-01-01T00:00:00Z', n: -1 }),
+      ].join('\n'),
+    );
+    const pushed = await plinth(['push', 'visit_n', good, '--control-plane', url]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toMatch(/visit_n: 2 rows written, 1 skipped \(older than the stored value\)/);
+    const status = await plinth(['online', 'status', 'visit_n', '--control-plane', url]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^visit_n: 4 entities, \d+ bytes in LMDB at /);
+
+    const bad = path.join(dir, 'bad.jsonl');
+    fs.writeFileSync(
+      bad,
+      [JSON.stringify({ user_id: 2, ts: '2027-01-01T00:00:00Z', n: 5 }), '{"user_id": 3,'].join('\n'),
+    );
+    const notJson = await plinth(['push', 'visit_n', bad, '--control-plane', url]);
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toContain(`${bad}:2: not JSON`);
+    fs.writeFileSync(
+      bad,
+      [
+        JSON.stringify({ user_id: 2, ts: '2027-01-01T00:00:00Z', n: 5 }),
+        JSON.stringify({ user_id: 'x', ts: 'soon', n: 1 }),
+      ].join('\n'),
+    );
+    const badRow = await plinth(['push', 'visit_n', bad, '--control-plane', url]);
+    expect(badRow.code).toBe(1);
+    expect(badRow.stderr).toContain(`${bad}:2: user_id: join key must be an integer`);
+    expect(badRow.stderr).toContain(`${bad}:2: ts: must be an ISO 8601 time or epoch milliseconds`);
+    expect(badRow.stderr).toMatch(/nothing was pushed/);
+    // Line 1 was valid but not sent: still 4 entities.
+    expect((await plinth(['online', 'status', 'visit_n', '--control-plane', url])).stdout).toMatch(/4 entities/);
+
+    const expire = await plinth(['online', 'expire', 'visit_n', '--control-plane', url]);
+    expect(expire.code).toBe(1);
+    expect(expire.stderr).toMatch(/has no TTL/);
+    const del = await plinth(['online', 'delete', 'visit_n', '--control-plane', url]);
+    expect(del.code, del.stderr).toBe(0);
+    expect(del.stdout).toMatch(/visit_n: 4 entities removed from the online store/);
+    expect((await plinth(['push', 'nope', good, '--control-plane', url])).code).toBe(1);
+  });
+
   it('reports an unreachable control plane', async () => {
     const dir = tempDir('defs2');
     const file = path.join(dir, 'e.yaml');

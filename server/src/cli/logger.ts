@@ -9,3 +9,11 @@ export function createLogger(level: string, name: string, file?: string): Logger
   fs.mkdirSync(path.dirname(file), { recursive: true });
   return pino(opts, pino.destination({ dest: file, sync: false, mkdir: true }));
 }
+
+/** Logs the online store's connection events (Redis reconnects) instead of dropping them. */
+export const onlineStoreLogger =
+  (log: Logger) =>
+  (event: string, detail: string): void =>
+    event === 'ready'
+      ? log.info({ store: detail }, 'online store connected')
+      : log.warn({ detail }, `online store ${event}`);

@@ -16,9 +16,10 @@ import { VERSION } from '../version';
 import { closeObjectStore, openObjectStore, openPlatform } from '../platform';
 import { createControlPlane } from '../http/control-plane';
 import { createInferenceServer } from '../inference/server';
-import { LmdbOnlineStore } from '../stores/online/lmdb-store';
-import { createLogger } from './logger';
+import { openOnlineStore } from '@plinth/kernel-lib';
+import { createLogger, onlineStoreLogger } from './logger';
 import { ProgressLine } from './progress';
+import { registerOnlineCommands } from './online-commands';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
@@ -57,6 +58,7 @@ interface CommonFlags {
   inferPort?: number;
   logLevel?: string;
   objectStore?: string;
+  onlineStore?: string;
 }
 
 function withCommon(cmd: Command): Command {
@@ -69,16 +71,22 @@ function withCommon(cmd: Command): Command {
     .option('--log-level <level>', 'log level (env PLINTH_LOG_LEVEL, default info)');
 }
 
-/** For the commands that open the object store themselves. */
+/** For the commands that open the object and online stores themselves. */
 const withObjectStore = (cmd: Command): Command =>
-  cmd.option(
-    '--object-store <url>',
-    'object store: s3://bucket/prefix or a local directory (env PLINTH_OBJECT_STORE, default <data-dir>/objects)',
-  );
+  cmd
+    .option(
+      '--object-store <url>',
+      'object store: s3://bucket/prefix or a local directory (env PLINTH_OBJECT_STORE, default <data-dir>/objects)',
+    )
+    .option(
+      '--online-store <url>',
+      'online store: lmdb, redis://host:port, rediss://host:port or redis-cluster://host:port,host:port (env PLINTH_ONLINE_STORE, default lmdb in <data-dir>/online; password from PLINTH_REDIS_PASSWORD)',
+    );
 
 const overrides = (f: CommonFlags & { controlPlane?: string }): ConfigOverrides => ({
   dataDir: f.dataDir,
   objectStore: f.objectStore,
+  onlineStore: f.onlineStore,
   config: f.config,
   host: f.host,
   port: f.port,
@@ -107,7 +115,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)');
 
-  withCommon(program.command('up'))
+  withObjectStore(withCommon(program.command('up')))
     .description(
       'bring the whole platform up on one machine with embedded stores (demo lake, control plane, inference tier, JupyterLab)',
     )
@@ -141,6 +149,7 @@ export function buildProgram(): Command {
           demoSize: f.demoSize,
           venv: path.resolve(f.venv),
           notebookDir: path.resolve(f.notebookDir),
+          storeFlags: { objectStore: f.objectStore, onlineStore: f.onlineStore },
         });
       },
     );
@@ -151,7 +160,7 @@ export function buildProgram(): Command {
     .action(async (f: CommonFlags & { jobs: boolean }) => {
       const config = loadConfig(overrides(f));
       const log = createLogger(config.logLevel, 'plinth-control-plane');
-      const platform = await openPlatform(config);
+      const platform = await openPlatform(config, { onOnlineStoreEvent: onlineStoreLogger(log) });
       const cp = await createControlPlane(platform, log, { runJobs: f.jobs });
       await cp.app.listen({ host: config.host, port: config.port });
       onSignals(async () => {
@@ -167,7 +176,7 @@ export function buildProgram(): Command {
     .action(async (f: CommonFlags & { controlPlane?: string; poll: number }) => {
       const config = loadConfig(overrides(f));
       const log = createLogger(config.logLevel, 'plinth-inference');
-      const online = LmdbOnlineStore.open(config.onlineStore.path, { readOnly: true });
+      const online = await openOnlineStore(config.onlineStore, { readOnly: true, onEvent: onlineStoreLogger(log) });
       const objects = openObjectStore(config);
       const srv = await createInferenceServer({
         controlPlaneUrl: config.controlPlaneUrl,
@@ -196,7 +205,7 @@ export function buildProgram(): Command {
       const log = createLogger(config.logLevel, 'plinth-worker');
       const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
       await client.health();
-      const online = LmdbOnlineStore.open(config.onlineStore.path);
+      const online = await openOnlineStore(config.onlineStore, { onEvent: onlineStoreLogger(log) });
       const objects = openObjectStore(config);
       const env = {
         config: { lakeDir: config.lakeDir },
@@ -469,6 +478,8 @@ export function buildProgram(): Command {
       await clientOf(f).remove(plural, name);
       process.stdout.write(`${kind} ${name}: removed\n`);
     });
+
+  registerOnlineCommands(program, withCommon, clientOf);
   return program;
 }
 

@@ -6,7 +6,7 @@ import { PlinthClient } from '@plinth/schema';
 import type { PlinthConfig } from '../config';
 import { openPlatform } from '../platform';
 import { createControlPlane } from '../http/control-plane';
-import { createLogger } from './logger';
+import { createLogger, onlineStoreLogger } from './logger';
 import { demoEntities, demoFeatureViews, demoLabelViews, demoSources } from './demo-definitions';
 import { ensureDemoLake } from './demo-data';
 
@@ -17,6 +17,8 @@ export interface UpOptions {
   demoSize: 'tiny' | 'small' | 'medium' | 'large';
   venv: string;
   notebookDir: string;
+  /** Store flags given to `up`, passed on to the inference tier it starts. */
+  storeFlags?: { objectStore?: string; onlineStore?: string };
 }
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -67,7 +69,7 @@ export async function up(config: PlinthConfig, opts: UpOptions): Promise<void> {
   if (opts.demo) await ensureDemoLake(config.lakeDir, opts.demoSize);
 
   const log = createLogger(config.logLevel, 'plinth-control-plane', path.join(logDir, 'control-plane.log'));
-  const platform = await openPlatform(config);
+  const platform = await openPlatform(config, { onOnlineStoreEvent: onlineStoreLogger(log) });
   const cp = await createControlPlane(platform, log);
   await cp.app.listen({ host: config.host, port: config.port });
   const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: config.token });
@@ -124,6 +126,8 @@ export async function up(config: PlinthConfig, opts: UpOptions): Promise<void> {
       config.host,
       '--control-plane',
       config.controlPlaneUrl,
+      ...(opts.storeFlags?.objectStore ? ['--object-store', opts.storeFlags.objectStore] : []),
+      ...(opts.storeFlags?.onlineStore ? ['--online-store', opts.storeFlags.onlineStore] : []),
     ],
     process.env,
   );

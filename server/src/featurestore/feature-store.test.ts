@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExampleSet, FeatureView, LabelView } from '@plinth/schema';
 import { OfflineEngine, literal } from '../offline/duckdb';
-import { encodeEntityKey } from '../stores/online/entity-key';
+import { encodeEntityKey } from '@plinth/kernel-lib';
 import { readOfflineManifest } from './offline-manifest';
-import { jobOutcome, startTestPlatform, tempDir, type TestPlatform } from '../test-support/platform';
+import { jobOutcome, startTestPlatform, tempDir, type TestPlatform, onlineRecord } from '../test-support/platform';
 import { writeParquet } from '../test-support/lake';
 
 /**
@@ -115,7 +115,8 @@ async function materialize(view: string) {
   return jobOutcome(t.client, (await t.client.materialize({ view })).id);
 }
 
-const onlineScore = async (user: number) => (await t.platform.online.read('score_fv', [encodeEntityKey([user])]))[0];
+const onlineScore = async (user: number) =>
+  onlineRecord(t.platform.online, 'score_fv', encodeEntityKey([user]), ['score']);
 
 describe('point-in-time example sets', () => {
   it('joins each label with the latest feature at or before it, within the TTL', async () => {
@@ -161,7 +162,7 @@ describe('materialization', () => {
     expect(await onlineScore(2)).toEqual({ eventTs: Date.parse('2026-01-01T00:00:00Z'), values: { score: 10 } });
     expect(await onlineScore(3)).toBeNull();
     // Label views are not served online.
-    expect((await t.platform.online.read('y_lv', [encodeEntityKey([1])]))[0]).toBeNull();
+    expect(await onlineRecord(t.platform.online, 'y_lv', encodeEntityKey([1]), ['y'])).toBeNull();
   });
 
   it('serves expired values as null on online reads (TTL)', async () => {
@@ -206,7 +207,7 @@ describe('materialization', () => {
     expect(await readOfflineManifest(t.platform.objects, 'cast_fv', 1)).toEqual(before);
     expect((await t.client.getJobLogs(job.id)).lines.at(-1)).toMatch(/^failed \(attempt 1 of 3\): .*oops/);
     // Online keeps what the good run wrote.
-    const [row] = await t.platform.online.read('cast_fv', [encodeEntityKey([2])]);
+    const row = await onlineRecord(t.platform.online, 'cast_fv', encodeEntityKey([2]), ['num']);
     expect(row?.values).toEqual({ num: 2.5 });
   });
 

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureView, Job, MaterializationResult } from '@plinth/schema';
 import { literal } from '../offline/duckdb';
-import { encodeEntityKey } from '../stores/online/entity-key';
-import { jobOutcome, startTestPlatform, tempDir, type TestPlatform } from '../test-support/platform';
+import { encodeEntityKey } from '@plinth/kernel-lib';
+import { jobOutcome, startTestPlatform, tempDir, type TestPlatform, onlineRecord } from '../test-support/platform';
 import { queryRows, writeParquet } from '../test-support/lake';
 import { readOfflineManifest } from './offline-manifest';
 
@@ -90,7 +90,9 @@ describe('materialization modes', () => {
       ['2026-01-03T10:00:00.001Z', '2026-01-05T10:00:00.001Z', 2],
     ]);
     expect((await committedRows()).map((r) => r.v)).toEqual([1, 2, 3, 4, 5]);
-    const [u1, u2] = await t.platform.online.read('spend', [encodeEntityKey([1]), encodeEntityKey([2])]);
+    const [u1, u2] = await Promise.all(
+      [1, 2].map((u) => onlineRecord(t.platform.online, 'spend', encodeEntityKey([u]), ['v'])),
+    );
     expect([u1?.values.v, u2?.values.v]).toEqual([5, 4]);
   });
 
@@ -125,7 +127,7 @@ describe('materialization modes', () => {
     await materialize({ start: '2026-01-02T00:00:00Z', end: '2026-01-04T00:00:00Z' });
     expect((await committedRows()).length).toBe(6);
     // Online: the backfilled rows are older than what is stored, so they do not replace it.
-    const [u2] = await t.platform.online.read('spend', [encodeEntityKey([2])]);
+    const u2 = await onlineRecord(t.platform.online, 'spend', encodeEntityKey([2]), ['v']);
     expect(u2?.values.v).toBe(4);
   });
 

@@ -1,6 +1,5 @@
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
-import type { OnlineStore, OnlineWrite } from '../stores/types';
-import { encodeEntityKey, type EntityKeyValue } from '../stores/online/entity-key';
+import { encodeEntityKey, type EntityKeyValue, type OnlineStore, type OnlineWrite } from '@plinth/kernel-lib';
 import { type OfflineEngine, ident } from '../offline/duckdb';
 import { toOnlineValue } from './values';
 
@@ -20,7 +19,8 @@ export interface OnlinePushOptions {
 /**
  * Pushes the newest row per entity of `table` (a DuckDB table of materialized rows) to the
  * online store. The store's timestamp guard keeps any newer value already there. Rows are
- * streamed from DuckDB chunk by chunk, column-wise, so memory stays at one batch.
+ * streamed from DuckDB chunk by chunk, column-wise, so memory stays at one batch. They come
+ * ordered by (roughly) their encoded key, so LMDB writes land on neighbouring pages.
  */
 export async function pushLatestOnline(
   engine: OfflineEngine,
@@ -31,7 +31,8 @@ export async function pushLatestOnline(
   const keyList = o.keys.map(ident).join(', ');
   const ts = ident(o.timestampColumn);
   const latest = `SELECT ${keyList}, epoch_ms(${ts}) AS "__t", ${o.features.map(ident).join(', ')} FROM ${ident(table)}
-    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${ts} DESC) = 1`;
+    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${ts} DESC) = 1
+    ORDER BY json_array(${keyList})`;
   const [{ m }] = (await engine.rows(`SELECT count(DISTINCT (${keyList})) AS m FROM ${ident(table)}`)) as {
     m: bigint;
   }[];
@@ -44,7 +45,7 @@ export async function pushLatestOnline(
   let done = 0;
   const flush = async () => {
     if (!batch.length) return;
-    const r = await online.writeBatch(o.view, batch);
+    const r = await online.writeBatch(o.view, { features: o.features, rows: batch });
     written += r.written;
     skippedOlder += r.skippedOlder;
     done += batch.length;
@@ -58,8 +59,8 @@ export async function pushLatestOnline(
     for (let i = 0; i < chunk.rowCount; i++) {
       const key: EntityKeyValue[] = new Array(nk);
       for (let k = 0; k < nk; k++) key[k] = cols[k][i] as EntityKeyValue;
-      const values: Record<string, unknown> = {};
-      for (let f = 0; f < o.features.length; f++) values[o.features[f]] = toOnlineValue(cols[nk + 1 + f][i]);
+      const values = new Array<unknown>(o.features.length);
+      for (let f = 0; f < o.features.length; f++) values[f] = toOnlineValue(cols[nk + 1 + f][i]);
       batch.push({ entityKey: encodeEntityKey(key), eventTs: Number(cols[nk][i]), values });
     }
     if (batch.length >= ONLINE_BATCH) await flush();

@@ -15,7 +15,7 @@ import {
 } from '@plinth/schema';
 import { OfflineEngine } from '../offline/duckdb';
 import { LocalObjectStore } from '../stores/object/local-store';
-import { encodeEntityKey } from '../stores/online/entity-key';
+import { encodeEntityKey } from '@plinth/kernel-lib';
 import { checkQuality, qualityPrefix } from './quality';
 import { writeStatistics } from './statistics';
 import {
@@ -25,6 +25,7 @@ import {
   startTestPlatform,
   tempDir,
   type TestPlatform,
+  onlineRecord,
 } from '../test-support/platform';
 import { writeParquet } from '../test-support/lake';
 
@@ -206,7 +207,7 @@ describe('data quality in materialization (control plane, PGlite, LMDB)', () => 
     writeParquet(path.join(lake, 'q_grow', 'part.parquet'), growSql(n, bad));
   const manifestFile = (v: string) => t.platform.objects.localPath(`offline/${v}/v1/_manifest.json`)!;
   const onlineAmount = async (v: string, user: number) =>
-    (await t.platform.online.read(v, [encodeEntityKey([user])]))[0];
+    onlineRecord(t.platform.online, v, encodeEntityKey([user]), ['amount']);
 
   beforeAll(async () => {
     lake = path.join(tempDir('quality'), 'lake');

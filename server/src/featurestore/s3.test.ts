@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProblemError, type ExampleSet, type FeatureView, type LabelView } from '@plinth/schema';
 import { readParquetAsArrow } from '@plinth/kernel-lib';
 import { literal } from '../offline/duckdb';
-import { encodeEntityKey } from '../stores/online/entity-key';
+import { encodeEntityKey } from '@plinth/kernel-lib';
 import { S3ObjectStore } from '../stores/object/s3-store';
 import { readOfflineManifest } from './offline-manifest';
-import { jobOutcome, startTestPlatform, tempDir, type TestPlatform } from '../test-support/platform';
+import { jobOutcome, startTestPlatform, tempDir, type TestPlatform, onlineRecord } from '../test-support/platform';
 import { writeParquet } from '../test-support/lake';
 import { startS3, type RunningS3 } from '../test-support/s3';
 
@@ -148,7 +148,7 @@ describe('object store and lake on S3', () => {
     expect(fs.readdirSync(path.join(t.config.dataDir, 'cache', 'lake')).length).toBe(1);
     expect(fs.existsSync(path.join(t.config.dataDir, 'cache', 'objects'))).toBe(true);
 
-    const online = (await t.platform.online.read('score_fv', [encodeEntityKey([1])]))[0];
+    const online = await onlineRecord(t.platform.online, 'score_fv', encodeEntityKey([1]), ['score', 'day']);
     expect(online?.values).toEqual({ score: 3, day: '2026-01-05' });
   });
 
@@ -184,7 +184,7 @@ describe('object store and lake on S3', () => {
     await uploadScoresDay('2026-01-07', [[2, '2026-01-07 00:00:00', 20.0]]);
     const job = await materialize('score_fv');
     expect(job.result).toMatchObject({ rows: SCORES.length + 1 });
-    const online = (await t.platform.online.read('score_fv', [encodeEntityKey([2])]))[0];
+    const online = await onlineRecord(t.platform.online, 'score_fv', encodeEntityKey([2]), ['score', 'day']);
     expect(online?.values).toEqual({ score: 20, day: '2026-01-07' });
   });
 

@@ -417,7 +417,7 @@ describe('control plane: online features', () => {
       'lists of different lengths',
       { features: ['product_features:price'], entities: { product_id: [1, 2], user_id: [1] } },
       400,
-      '/entities',
+      '/entities/user_id',
     ],
     ['no features', { features: [], entities: { product_id: [1] } }, 400, '/features'],
     ['a malformed feature reference', { features: ['price'], entities: { product_id: [1] } }, 400, '/features/0'],

@@ -8,8 +8,6 @@ import {
   ProblemError,
   registryKinds,
   type Deployment,
-  type FeatureView,
-  type OnlineFeaturesRequest,
   type RegistryPath,
 } from '@plinth/schema';
 import type { Platform } from '../platform';
@@ -27,9 +25,10 @@ import { registerCatalogRoutes } from './catalog-routes';
 import { registerRunDocumentRoutes } from './run-document-routes';
 import { findView } from '../featurestore/materialize';
 import { parseVersion } from './params';
-import { entitiesOf } from '../featurestore/definitions';
 import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
-import { parseFeatureRefs, readOnlineFeatures, servingView, type ServingView } from '../featurestore/online-read';
+import { registerOnlineRoutes } from './online-routes';
+import { ServingCatalog } from '../featurestore/serving-catalog';
+import { OnlineExpirySweeper } from '../featurestore/online-expiry';
 import { getArtifact, putArtifact } from '../repository/artifacts';
 import { getModelVersion, modelFromRecord, publishModelVersion, type StoredModelVersion } from '../repository/models';
 import { deploy } from '../deploy/deployments';
@@ -46,6 +45,8 @@ export interface ControlPlane {
   app: FastifyInstance;
   runner: JobRunner;
   scheduler: MaterializationScheduler;
+  /** Removes online values past their view's TTL, hourly. */
+  expiry: OnlineExpirySweeper;
   close(): Promise<void>;
 }
 
@@ -85,6 +86,7 @@ export async function createControlPlane(
   registerRunDocumentRoutes(app, p);
   registerCatalogRoutes(app, p);
   registerViewMetadataRoutes(app, p);
+  registerOnlineRoutes(app, p, new ServingCatalog(p.meta));
 
   // Polled constantly (health checks, the inference tier's deployment watch): not worth a log line each.
   const quiet = { logLevel: 'warn' as const };
@@ -236,67 +238,6 @@ export async function createControlPlane(
     ),
   );
 
-  // Online features (notebooks; the inference tier reads the store itself).
-  app.post('/api/v1/online-features', async (req) => {
-    const body = (req.body ?? {}) as Partial<OnlineFeaturesRequest>;
-    const refs = parseFeatureRefs(body.features);
-    const entities = body.entities;
-    if (
-      !entities ||
-      typeof entities !== 'object' ||
-      Array.isArray(entities) ||
-      !Object.values(entities).every(Array.isArray)
-    ) {
-      throw new ProblemError(
-        problem(400, 'Invalid request', 'entities must map join keys to lists of values', [
-          { pointer: '/entities', detail: 'must be an object of arrays' },
-        ]),
-      );
-    }
-    const lists = Object.entries(entities);
-    const n = lists[0]?.[1].length ?? 0;
-    if (lists.some(([, v]) => v.length !== n))
-      throw new ProblemError(
-        problem(400, 'Invalid request', 'every join key needs the same number of values', [
-          { pointer: '/entities', detail: 'lists differ in length' },
-        ]),
-      );
-    if (n > 10_000)
-      throw new ProblemError(
-        problem(413, 'Request too large', `at most 10000 entities per request, got ${n}`, [
-          { pointer: '/entities', detail: 'too many entities' },
-        ]),
-      );
-    const instances = Array.from({ length: n }, (_, i) => Object.fromEntries(lists.map(([k, v]) => [k, v[i]])));
-    const views = new Map<string, ServingView>();
-    for (const r of refs) {
-      if (views.has(r.view)) continue;
-      const fv = await p.meta.getLatest<FeatureView>('feature-view', r.view);
-      if (!fv) throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' does not exist`));
-      views.set(r.view, servingView(fv.spec, await entitiesOf(p, fv.spec)));
-    }
-    // The request is column-shaped ({ user_id: [..] }): a missing key names /entities/<key>,
-    // a bad value /entities/<key>/<i>.
-    const missing = [...new Set([...views.values()].flatMap((v) => v.joinKeys.map((k) => k.name)))].filter(
-      (k) => !(k in entities),
-    );
-    if (missing.length) {
-      throw new ProblemError(
-        problem(
-          400,
-          'Invalid entity keys',
-          `join keys ${missing.join(', ')} are required`,
-          missing.map((k) => ({ pointer: `/entities/${k}`, detail: `join key '${k}' is required` })),
-        ),
-      );
-    }
-    return {
-      rows: await readOnlineFeatures(p.online, views, refs, instances, {
-        pointer: (i, key) => `/entities/${key}/${i}`,
-      }),
-    };
-  });
-
   // Model repository.
   app.put<{ Params: { sha256: string } }>('/api/v1/artifacts/sha256/:sha256', async (req, reply) => {
     if (!Buffer.isBuffer(req.body))
@@ -343,11 +284,15 @@ export async function createControlPlane(
   // With --no-jobs, `plinth worker` processes run the jobs instead.
   if (opts.runJobs !== false) runner.start();
   if (opts.schedule !== false) scheduler.start();
+  const expiry = new OnlineExpirySweeper(p.meta, p.online, log.child({ component: 'online-expiry' }));
+  if (opts.schedule !== false) expiry.start();
   return {
     app,
     runner,
     scheduler,
+    expiry,
     async close() {
+      await expiry.stop();
       await scheduler.stop();
       await runner.stop();
       await app.close();

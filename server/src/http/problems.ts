@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problem, type ProblemDetails } from '@plinth/schema';
+import { OnlineStoreUnavailableError } from '@plinth/kernel-lib';
 
 export function sendProblem(reply: FastifyReply, p: ProblemDetails): FastifyReply {
   return reply.code(p.status).type(PROBLEM_CONTENT_TYPE).send(p);
@@ -11,6 +12,14 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (err instanceof ProblemError) {
       if (err.status >= 500) req.log.error({ err }, 'request failed');
       return sendProblem(reply, { ...err.problem, instance: req.url });
+    }
+    if (err instanceof OnlineStoreUnavailableError) {
+      // Redis down or restarting: the client may retry; the message names the store, never secrets.
+      req.log.warn({ err: err.message }, 'online store unavailable');
+      return sendProblem(reply.header('retry-after', '1'), {
+        ...problem(503, 'Online store unavailable', err.message),
+        instance: req.url,
+      });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) {

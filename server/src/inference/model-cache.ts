@@ -1,9 +1,8 @@
 import { PlinthClient, type Deployment, type ModelVersion, type PipelineInput } from '@plinth/schema';
-import { PipelineSession } from '@plinth/kernel-lib';
+import { PipelineSession, servingView, type ServingView } from '@plinth/kernel-lib';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../stores/types';
 import { getArtifact } from '../repository/artifacts';
-import { servingView, type ServingView } from '../featurestore/online-read';
 
 /** A deployment ready to serve: its pipeline session and what its inputs read. */
 export interface LoadedModel {

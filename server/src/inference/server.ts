@@ -2,10 +2,9 @@ import crypto from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PlinthClient, problem, ProblemError, type PredictResponse } from '@plinth/schema';
-import { assembleInputs, onlineRefs } from '@plinth/kernel-lib';
+import { assembleInputs, onlineRefs, readOnlineFeatures, type OnlineResultRow } from '@plinth/kernel-lib';
 import type { ObjectStore, OnlineStore } from '../stores/types';
 import { installProblemHandlers, installTokenAuth } from '../http/problems';
-import { readOnlineFeatures, type OnlineResultRow } from '../featurestore/online-read';
 import { VERSION } from '../version';
 import { ModelCache, type LoadedModel } from './model-cache';
 
@@ -29,7 +28,7 @@ type Instance = Record<string, unknown>;
 export async function predict(m: LoadedModel, online: OnlineStore, instances: Instance[]): Promise<PredictResponse> {
   const refs = onlineRefs(m.inputs);
   const rows: OnlineResultRow[] = refs.length
-    ? await readOnlineFeatures(online, m.views, refs, instances)
+    ? (await readOnlineFeatures(online, m.views, refs, instances)).rows
     : instances.map(() => ({ values: {}, statuses: {} }));
   // The same assembly the notebook's LocalPipeline uses: identical inputs, identical outputs.
   const { columns: tensors, statuses, errors } = assembleInputs(m.inputs, rows, instances);

@@ -119,26 +119,8 @@ export interface MetadataStore {
   listAudit(limit: number): Promise<AuditEntry[]>;
 }
 
-/** A feature row as kept in the online store: the newest values of one entity in one view. */
-export interface OnlineRow {
-  /** Event time in epoch milliseconds; the timestamp guard compares this. */
-  eventTs: number;
-  values: Record<string, unknown>;
-}
-
-export interface OnlineWrite extends OnlineRow {
-  /** Canonical entity key, see `encodeEntityKey`. */
-  entityKey: string;
-}
-
-export interface OnlineStore {
-  /** Writes rows; a row older than the stored one is skipped (the timestamp guard). */
-  writeBatch(view: string, rows: OnlineWrite[]): Promise<{ written: number; skippedOlder: number }>;
-  /** One result per key, in order; null when the entity has no row in that view. */
-  read(view: string, entityKeys: string[]): Promise<(OnlineRow | null)[]>;
-  deleteView(view: string): Promise<number>;
-  close(): Promise<void>;
-}
+/** The online store's interface lives in kernel-lib: notebooks and the inference tier read it directly. */
+export type { OnlineStore, OnlineBatch, OnlineRow, OnlineWrite, ViewSize, WriteResult } from '@plinth/kernel-lib';
 
 export interface ObjectStat {
   size: number;

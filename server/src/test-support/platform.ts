@@ -16,7 +16,7 @@ import { closeObjectStore, openObjectStore, openPlatform, type Platform } from '
 import { createControlPlane, type ControlPlane } from '../http/control-plane';
 import { createInferenceServer } from '../inference/server';
 import type { ModelCache } from '../inference/model-cache';
-import { LmdbOnlineStore } from '../stores/online/lmdb-store';
+import { openOnlineStore, type OnlineStore } from '@plinth/kernel-lib';
 import { generateDemoLake } from '../demo/generate';
 import { yesterday } from '../cli/demo-data';
 import { demoEntities, demoFeatureViews, demoLabelViews, demoSources } from '../cli/demo-definitions';
@@ -38,6 +38,8 @@ export interface TestPlatformOptions {
   objectStore?: string;
   /** S3-compatible server for the object store and s3:// lake sources, e.g. from startS3(). */
   s3Endpoint?: string;
+  /** Online store, e.g. redis://127.0.0.1:<port> from startRedis() (default: LMDB in the data dir). */
+  onlineStore?: string;
 }
 
 export interface TestInference {
@@ -106,6 +108,7 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
       metadataUrl: opts.metadataUrl,
       objectStore: opts.objectStore,
       s3Endpoint: opts.s3Endpoint,
+      onlineStore: opts.onlineStore,
       logLevel: 'silent',
     },
     {},
@@ -120,7 +123,7 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
   const client = new PlinthClient({ baseUrl: config.controlPlaneUrl, token: opts.token });
 
   let infer: TestInference | undefined;
-  let inferOnline: LmdbOnlineStore | undefined;
+  let inferOnline: OnlineStore | undefined;
   let inferObjects: ReturnType<typeof openObjectStore> | undefined;
   const closeAll = async () => {
     await infer?.close();
@@ -139,7 +142,7 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
       });
     }
     if (opts.inference) {
-      inferOnline = LmdbOnlineStore.open(config.onlineStore.path, { readOnly: true });
+      inferOnline = await openOnlineStore(config.onlineStore, { readOnly: true });
       inferObjects = openObjectStore(config);
       const srv = await createInferenceServer({
         controlPlaneUrl: config.controlPlaneUrl,
@@ -224,4 +227,15 @@ export async function http(
     body: parsed,
     pointers: Array.isArray(errors) ? errors.map((e) => e.pointer) : [],
   };
+}
+
+/** One entity's online row as `{ eventTs, values: { feature: value } }` (null when absent), for assertions. */
+export async function onlineRecord(
+  online: OnlineStore,
+  view: string,
+  entityKey: string,
+  features: string[],
+): Promise<{ eventTs: number; values: Record<string, unknown> } | null> {
+  const [row] = await online.read(view, [entityKey], features);
+  return row && { eventTs: row.eventTs, values: Object.fromEntries(features.map((f, i) => [f, row.values[i]])) };
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import tls from 'node:tls';
 import { freePort } from './net';
 
 export interface RunningRedis {
@@ -18,26 +19,61 @@ export interface RunningRedis {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const answers = (port: number) =>
+/** True once the server answers PING (a NOAUTH refusal counts: it is up, it wants a password). */
+const answers = (port: number, tlsFiles?: RedisTlsFiles) =>
   new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
+    const s = tlsFiles
+      ? tls.connect({ port, host: '127.0.0.1', ca: fs.readFileSync(tlsFiles.caFile), servername: 'localhost' })
+      : net.connect(port, '127.0.0.1');
+    s.once(tlsFiles ? 'secureConnect' : 'connect', () => {
       s.write('PING\r\n');
     });
     s.once('data', (d) => {
       s.destroy();
-      resolve(d.toString().startsWith('+PONG'));
+      resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
     });
     s.once('error', () => resolve(false));
   });
 
-export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis> {
-  const port = await freePort();
+export interface RedisTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export interface StartRedisOptions {
+  /** Extra redis-server arguments. */
+  args?: string[];
+  /** Listen here (e.g. to restart a server on its old port); default a free port. */
+  port?: number;
+  /** `requirepass`: clients must AUTH. */
+  password?: string;
+  /** Serve TLS only (no plain port), with this certificate; see `makeTlsFiles`. */
+  tls?: RedisTlsFiles;
+}
+
+export async function startRedis(opts: StartRedisOptions = {}): Promise<RunningRedis> {
+  const port = opts.port ?? (await freePort());
+  const listen = opts.tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        opts.tls.certFile,
+        '--tls-key-file',
+        opts.tls.keyFile,
+        '--tls-ca-cert-file',
+        opts.tls.caFile,
+        '--tls-auth-clients',
+        'no',
+      ]
+    : ['--port', String(port)];
   const child = spawn(
     'redis-server',
     [
-      '--port',
-      String(port),
+      ...listen,
       '--bind',
       '127.0.0.1',
       '--save',
@@ -46,7 +82,8 @@ export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis
       'no',
       '--protected-mode',
       'yes',
-      ...extraArgs,
+      ...(opts.password ? ['--requirepass', opts.password] : []),
+      ...(opts.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -61,13 +98,13 @@ export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis
   });
   await spawned;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  for (let i = 0; !(await answers(port)); i++) {
+  for (let i = 0; !(await answers(port, opts.tls)); i++) {
     if (child.exitCode !== null || i > 200) throw new Error(`redis-server did not start on ${port}: ${log}`);
     await sleep(25);
   }
   let stopped = false;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     async stop() {
       if (stopped) return;
@@ -95,14 +132,16 @@ export async function startRedisCluster(masters = 3): Promise<RunningRedisCluste
       const nodeDir = path.join(dir, String(i));
       fs.mkdirSync(nodeDir);
       servers.push(
-        await startRedis([
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          path.join(nodeDir, 'nodes.conf'),
-          '--dir',
-          nodeDir,
-        ]),
+        await startRedis({
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            path.join(nodeDir, 'nodes.conf'),
+            '--dir',
+            nodeDir,
+          ],
+        }),
       );
     }
     const create = spawnSync(
@@ -132,4 +171,62 @@ export async function startRedisCluster(masters = 3): Promise<RunningRedisCluste
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A throwaway CA and a server certificate for localhost / 127.0.0.1, made with the openssl
+ * command line, in `dir`.
+ */
+export function makeTlsFiles(dir: string): RedisTlsFiles {
+  const f = (n: string) => path.join(dir, n);
+  const openssl = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8', cwd: dir });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
+  };
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=plinth-test-ca',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    f('redis.key'),
+    '-out',
+    f('redis.csr'),
+  );
+  fs.writeFileSync(f('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    f('redis.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f('san.ext'),
+    '-out',
+    f('redis.crt'),
+  );
+  return { caFile: f('ca.crt'), certFile: f('redis.crt'), keyFile: f('redis.key') };
 }

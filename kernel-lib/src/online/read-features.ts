@@ -1,0 +1,231 @@
+import {
+  problem,
+  ProblemError,
+  type Entity,
+  type FeatureStatus,
+  type FeatureView,
+  type FieldError,
+  type OnlineValue,
+} from '@plinth/schema';
+import { encodeEntityKey } from './entity-key';
+import { OnlineStoreUnavailableError, type OnlineRow, type OnlineStore } from './types';
+
+/** What reading a view online needs: its join keys (typed), TTL, features and their defaults. */
+export interface ServingView {
+  name: string;
+  joinKeys: { name: string; type: 'int32' | 'int64' | 'string' }[];
+  ttlSeconds: number;
+  /** Feature name -> declared default (undefined: none). */
+  features: Map<string, OnlineValue | undefined>;
+}
+
+/**
+ * The serving description of a feature view.
+ *
+ * @example
+ * const sv = servingView(viewSpec, [userEntity]);
+ */
+export function servingView(view: FeatureView, entities: Entity[]): ServingView {
+  return {
+    name: view.name,
+    joinKeys: entities.flatMap((e) => e.joinKeys),
+    ttlSeconds: view.ttlSeconds ?? 0,
+    features: new Map(view.features.map((f) => [f.name, f.default ?? undefined])),
+  };
+}
+
+export interface FeatureRef {
+  view: string;
+  feature: string;
+}
+
+export interface OnlineResultRow {
+  /** `view:feature` -> value; the declared default (or null) when not present. */
+  values: Record<string, OnlineValue>;
+  statuses: Record<string, FeatureStatus>;
+  /** `view:feature` names whose value is the view's declared default, not a stored value. */
+  defaulted?: string[];
+}
+
+export interface OnlineReadResult {
+  rows: OnlineResultRow[];
+  /** True when the latency budget ran out and some views are marked 'timeout'. */
+  partial: boolean;
+}
+
+/** JSON Pointer of join key `key` of instance `i` in the request document. */
+export type KeyPointer = (i: number, key: string) => string;
+
+export interface OnlineReadOptions {
+  /** Errors name `/instances/<i>/<key>` unless this maps them to the request's shape. */
+  pointer?: KeyPointer;
+  /** Clock for TTL checks (epoch ms). */
+  now?: number;
+  /** Tighter than the views' TTL: values older than this come back 'expired'. */
+  maxAgeSeconds?: number;
+  /**
+   * Answer within this many milliseconds: views not read by then come back 'timeout' (with
+   * their defaults) and the result is flagged `partial`.
+   */
+  budgetMs?: number;
+  /**
+   * When the store cannot be reached: 'error' (default) throws a 503 problem; 'defaults'
+   * answers with status 'unavailable' and the declared defaults.
+   */
+  onUnavailable?: 'error' | 'defaults';
+}
+
+/** Reads one join key of one instance, checking its type; errors name `pointer`. */
+function keyValue(
+  instance: Record<string, unknown>,
+  key: ServingView['joinKeys'][number],
+  pointer: string,
+  errors: FieldError[],
+): string | number | bigint | null {
+  const v = instance[key.name];
+  if (v === undefined || v === null) {
+    errors.push({ pointer, detail: `join key '${key.name}' is required` });
+    return null;
+  }
+  if (key.type === 'string') {
+    if (typeof v !== 'string') errors.push({ pointer, detail: `join key '${key.name}' must be a string` });
+    return typeof v === 'string' ? v : null;
+  }
+  if (typeof v === 'bigint') return v;
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    errors.push({ pointer, detail: `join key '${key.name}' must be an integer (${key.type})` });
+    return null;
+  }
+  return v;
+}
+
+const TIMED_OUT = Symbol('timeout');
+const UNAVAILABLE = Symbol('unavailable');
+
+/**
+ * Reads features of many entities from the online store, N entities x M features of any
+ * number of views in one round trip (the views' reads are issued together). Every value has
+ * a status: 'present'; 'not_found' (the entity has no row); 'expired' (older than the
+ * view's TTL or `maxAgeSeconds`, checked at read time); 'timeout' (budget exhausted);
+ * 'unavailable' (store down, with `onUnavailable: 'defaults'`). A value that is not present
+ * takes the feature's declared default when there is one, listed in `defaulted`.
+ *
+ * @example
+ * const { rows } = await readOnlineFeatures(store, views, [{ view: 'user_features', feature: 'clicks_7d' }],
+ *   [{ user_id: 7 }, { user_id: 8 }], { budgetMs: 5 });
+ * rows[0].values['user_features:clicks_7d']; rows[0].statuses['user_features:clicks_7d']; // 'present'
+ */
+export async function readOnlineFeatures(
+  online: OnlineStore,
+  views: Map<string, ServingView>,
+  refs: FeatureRef[],
+  instances: Record<string, unknown>[],
+  opts: OnlineReadOptions = {},
+): Promise<OnlineReadResult> {
+  const now = opts.now ?? Date.now();
+  const pointer: KeyPointer = opts.pointer ?? ((i, key) => `/instances/${i}/${key}`);
+  const errors: FieldError[] = [];
+  const byView = new Map<string, FeatureRef[]>();
+  for (const r of refs) {
+    const v = views.get(r.view);
+    if (!v) throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' does not exist`));
+    if (!v.features.has(r.feature))
+      throw new ProblemError(problem(404, 'Not found', `feature view '${r.view}' has no feature '${r.feature}'`));
+    byView.set(r.view, [...(byView.get(r.view) ?? []), r]);
+  }
+  const lookups: { view: ServingView; refs: FeatureRef[]; keys: string[] }[] = [];
+  for (const [name, vrefs] of byView) {
+    const view = views.get(name) as ServingView;
+    const keys = instances.map((inst, i) => {
+      const parts = view.joinKeys.map((k) => keyValue(inst, k, pointer(i, k.name), errors));
+      return parts.some((x) => x === null) ? '' : encodeEntityKey(parts as (string | number | bigint)[]);
+    });
+    lookups.push({ view, refs: vrefs, keys });
+  }
+  if (errors.length) {
+    // The same missing key is reported once per view otherwise.
+    const unique = [...new Map(errors.map((e) => [e.pointer + e.detail, e])).values()];
+    throw new ProblemError(problem(400, 'Invalid entity keys', 'some entities lack valid join keys', unique));
+  }
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const budget =
+    opts.budgetMs !== undefined
+      ? new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), opts.budgetMs)))
+      : undefined;
+  let unavailable: OnlineStoreUnavailableError | undefined;
+  const results = await Promise.all(
+    lookups.map(async ({ view, refs: vrefs, keys }) => {
+      const read = online
+        .read(
+          view.name,
+          keys,
+          vrefs.map((r) => r.feature),
+        )
+        .catch((e: unknown) => {
+          if (!(e instanceof OnlineStoreUnavailableError)) throw e;
+          unavailable = e;
+          return UNAVAILABLE;
+        });
+      return budget ? Promise.race([read, budget]) : read;
+    }),
+  ).finally(() => clearTimeout(timer));
+  if (unavailable && opts.onUnavailable !== 'defaults')
+    throw new ProblemError(problem(503, 'Online store unavailable', unavailable.message));
+
+  const out: OnlineResultRow[] = instances.map(() => ({ values: {}, statuses: {} }));
+  let partial = false;
+  lookups.forEach(({ view, refs: vrefs }, l) => {
+    const got = results[l];
+    if (got === TIMED_OUT) partial = true;
+    const maxAge = Math.min(
+      view.ttlSeconds > 0 ? view.ttlSeconds : Infinity,
+      opts.maxAgeSeconds !== undefined ? opts.maxAgeSeconds : Infinity,
+    );
+    for (let i = 0; i < instances.length; i++) {
+      const row: OnlineRow | null = typeof got === 'symbol' ? null : got[i];
+      const expired = row !== null && Number.isFinite(maxAge) && row.eventTs + maxAge * 1000 < now;
+      const o = out[i];
+      vrefs.forEach((r, j) => {
+        const name = `${r.view}:${r.feature}`;
+        const v = row && !expired ? row.values[j] : undefined;
+        let status: FeatureStatus;
+        if (got === TIMED_OUT) status = 'timeout';
+        else if (got === UNAVAILABLE) status = 'unavailable';
+        else if (row === null) status = 'not_found';
+        else if (expired) status = 'expired';
+        else status = v === undefined ? 'not_found' : 'present';
+        if (status === 'present') {
+          o.values[name] = v as OnlineValue;
+        } else {
+          const d = view.features.get(r.feature);
+          o.values[name] = d ?? null;
+          if (d !== undefined) (o.defaulted ??= []).push(name);
+        }
+        o.statuses[name] = status;
+      });
+    }
+  });
+  return { rows: out, partial };
+}
+
+/** Parses `view:feature` references; errors name `/features/<i>`. */
+export function parseFeatureRefs(refs: unknown): FeatureRef[] {
+  if (!Array.isArray(refs) || refs.length === 0) {
+    throw new ProblemError(
+      problem(400, 'Invalid request', 'features must be a non-empty list', [
+        { pointer: '/features', detail: 'must be a non-empty list of view:feature' },
+      ]),
+    );
+  }
+  return refs.map((r, i) => {
+    const m = typeof r === 'string' ? /^([a-z][a-z0-9_]*):([a-z][a-z0-9_]*)$/.exec(r) : null;
+    if (!m)
+      throw new ProblemError(
+        problem(400, 'Invalid request', `features[${i}] is not view:feature`, [
+          { pointer: `/features/${i}`, detail: 'must look like view:feature' },
+        ]),
+      );
+    return { view: m[1], feature: m[2] };
+  });
+}
