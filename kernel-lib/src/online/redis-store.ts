@@ -209,16 +209,16 @@ export class RedisOnlineStore implements OnlineStore {
         }),
       ),
     );
+    const headers = raw.map((v) => (v ? decodeHeader(v, `${this.description}, view ${view}`) : null));
+    // Feature names of each schema met (cached after the first read), then decode in one pass.
+    const names = new Map<number, readonly string[]>();
+    for (const h of headers)
+      if (h && !names.has(h.schema)) names.set(h.schema, await this.schemaNames(view, h.schema));
     const projection = new Projection(features);
-    const out: (OnlineRow | null)[] = new Array(entityKeys.length).fill(null);
-    for (let i = 0; i < raw.length; i++) {
-      const v = raw[i];
-      if (!v) continue;
-      const h = decodeHeader(v, `${this.description}, view ${view}`);
-      const names = await this.schemaNames(view, h.schema);
-      out[i] = { eventTs: h.eventTs, values: projection.project(v, h.schema, names) };
-    }
-    return out;
+    return raw.map((v, i) => {
+      const h = headers[i];
+      return v && h ? { eventTs: h.eventTs, values: projection.project(v, h.schema, names.get(h.schema)!) } : null;
+    });
   }
 
   async deleteView(view: string): Promise<number> {
