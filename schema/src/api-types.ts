@@ -186,21 +186,29 @@ export interface OnlineStoreStatus {
 
 export interface ConsistencyReport {
   view: string;
-  /** Entities sampled from the latest offline values. */
+  /** The view version whose committed offline data was read. */
+  version: number;
+  /** Entities in the latest offline values (within the view's TTL, when it has one). */
+  entities: number;
+  /** Entities whose newest offline value is older than the view's TTL: left out, they expire online. */
+  outsideTtl: number;
+  /** Entities sampled (deterministically: the same sample on every run while the data stays). */
   sampled: number;
   /** Online row missing for a sampled entity. */
   missingOnline: number;
   /** Online value newer than the offline one (pushed or streamed since): not a mismatch. */
   newerOnline: number;
+  /** Online value older than the latest offline one: the last materialization did not reach it. */
+  olderOnline: number;
   /** Entities compared value by value (same event time). */
   compared: number;
   /** Compared entities with at least one differing feature value. */
   mismatched: number;
-  /** (missingOnline + mismatched) / sampled. */
+  /** (missingOnline + olderOnline + mismatched) / sampled; 0 when nothing was sampled. */
   mismatchShare: number;
-  /** Mismatches per feature. */
+  /** Differing values per feature, over the compared entities. */
   byFeature: Record<string, number>;
-  /** A few differing entities, for a first look. */
+  /** Up to 10 differing entities, for a first look (`feature` is `(missing)` or `(event time)` when no value was compared). */
   examples: { entity: Record<string, unknown>; feature: string; offline: unknown; online: unknown }[];
 }
 

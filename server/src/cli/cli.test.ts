@@ -379,12 +379,23 @@ describe('plinth serve and apply', () => {
     // Line 1 was valid but not sent: still 4 entities.
     expect((await plinth(['online', 'status', 'visit_n', '--control-plane', url])).stdout).toMatch(/4 entities/);
 
+    // User 1 was pushed since (newer online), users 2 and 3 match their offline values.
+    const check = await plinth(['online', 'check', 'visit_n', '--control-plane', url]);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/^visit_n: 0\.00% mismatched of 3 sampled entities/);
+    expect(check.stdout).toMatch(/differing 0 of 2 compared, newer online \(pushed since\) 1/);
+
     const expire = await plinth(['online', 'expire', 'visit_n', '--control-plane', url]);
     expect(expire.code).toBe(1);
     expect(expire.stderr).toMatch(/has no TTL/);
     const del = await plinth(['online', 'delete', 'visit_n', '--control-plane', url]);
     expect(del.code, del.stderr).toBe(0);
     expect(del.stdout).toMatch(/visit_n: 4 entities removed from the online store/);
+    const lost = await plinth(['online', 'check', 'visit_n', '--sample', '2', '--control-plane', url]);
+    expect(lost.code).toBe(2);
+    expect(lost.stdout).toMatch(/^visit_n: 100\.00% mismatched of 2 sampled entities\n {2}missing online 2,/);
+    expect(lost.stdout).toMatch(/e\.g\. \{"user_id":\d\} \(missing\)/);
+    expect((await plinth(['online', 'check', 'visit_n', '--sample', '0', '--control-plane', url])).code).toBe(1);
     expect((await plinth(['push', 'nope', good, '--control-plane', url])).code).toBe(1);
   });
 

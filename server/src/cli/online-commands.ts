@@ -108,7 +108,8 @@ export function registerOnlineCommands(
       const r = await clientOf(f).checkConsistency(view, { sample: f.sample });
       const lines = [
         `${r.view}: ${(r.mismatchShare * 100).toFixed(2)}% mismatched of ${r.sampled} sampled entities`,
-        `  missing online ${r.missingOnline}, differing ${r.mismatched}, newer online (pushed since) ${r.newerOnline}, compared ${r.compared}`,
+        `  missing online ${r.missingOnline}, older online ${r.olderOnline}, differing ${r.mismatched} of ${r.compared} compared, newer online (pushed since) ${r.newerOnline}`,
+        ...(r.outsideTtl ? [`  ${r.outsideTtl} entities left out: their newest offline value is older than the TTL`] : []),
         ...Object.entries(r.byFeature)
           .filter(([, n]) => n > 0)
           .map(([feature, n]) => `  ${feature}: ${n} differ`),

@@ -8,7 +8,12 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOnlineStore, OnlineFeatureReader } from '@plinth/kernel-lib';
-import { PROBLEM_CONTENT_TYPE, type FeatureView, type OnlineFeaturesResponse } from '@plinth/schema';
+import {
+  PROBLEM_CONTENT_TYPE,
+  type ConsistencyReport,
+  type FeatureView,
+  type OnlineFeaturesResponse,
+} from '@plinth/schema';
 import { literal } from '../offline/duckdb';
 import { writeParquet } from '../test-support/lake';
 import {
@@ -49,6 +54,21 @@ const stock: FeatureView = {
   features: [{ name: 'units_left', type: 'int64', default: -1 }],
 };
 
+// 200 users for the consistency check; user 7's score is NaN (equal to itself, not a mismatch).
+const SCORES = 200;
+const scoreTime = (i: number) => Math.floor(now / 1000) * 1000 - HOUR - i * 1000;
+const scores: FeatureView = {
+  name: 'scores',
+  entities: ['user'],
+  sources: ['scores_src'],
+  sql: 'SELECT user_id, ts, score, tier FROM scores_src',
+  timestampColumn: 'ts',
+  features: [
+    { name: 'score', type: 'float64' },
+    { name: 'tier', type: 'string' },
+  ],
+};
+
 function expectProblem(r: HttpAnswer, status: number, pointer?: string): void {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
   expect(r.contentType).toContain(PROBLEM_CONTENT_TYPE);
@@ -67,6 +87,12 @@ async function makeLake(): Promise<string> {
   await writeParquet(
     path.join(lake, 'stock_src', 'stock.parquet'),
     `SELECT * FROM (VALUES (1::BIGINT, ${ts(now - 2 * HOUR)}, 10::BIGINT)) AS t(product_id, ts, units_left)`,
+  );
+  await writeParquet(
+    path.join(lake, 'scores_src', 'scores.parquet'),
+    `SELECT i::BIGINT AS user_id, to_timestamp((${scoreTime(0)} - i * 1000) / 1000) AS ts,
+            CASE WHEN i = 7 THEN 'NaN'::DOUBLE ELSE i / 8 END AS score, 'tier' || (i % 3) AS tier
+     FROM range(${SCORES}) t(i)`,
   );
   return lake;
 }
@@ -90,10 +116,12 @@ for (const backend of ['lmdb', 'redis'] as const) {
       await t.client.applyEntity({ name: 'product', joinKeys: [{ name: 'product_id', type: 'int64' }] });
       await t.client.applyDataSource({ name: 'stats', path: 'stats', format: 'parquet' });
       await t.client.applyDataSource({ name: 'stock_src', path: 'stock_src', format: 'parquet' });
+      await t.client.applyDataSource({ name: 'scores_src', path: 'scores_src', format: 'parquet' });
       await t.client.applyFeatureView(userStats);
       await t.client.applyFeatureView(stock);
       await t.client.applyFeatureService({ name: 'ranker', features: ['user_stats', 'stock:units_left'] });
-      for (const v of ['user_stats', 'stock']) expect((await materialize(v)).status).toBe('succeeded');
+      await t.client.applyFeatureView(scores);
+      for (const v of ['user_stats', 'stock', 'scores']) expect((await materialize(v)).status).toBe('succeeded');
     }, 120_000);
     afterAll(async () => {
       await t?.close();
@@ -184,6 +212,61 @@ for (const backend of ['lmdb', 'redis'] as const) {
       ],
     ])('refuses %s', async (_what, body, status, pointer) => {
       expectProblem(await call('POST', '/api/v1/online-features', body), status, pointer);
+    });
+
+    it('checks online values against the latest offline ones and reports the mismatch share', async () => {
+      const check = async (view: string, body: unknown = {}) => {
+        const r = await call('POST', `/api/v1/feature-views/${view}/consistency`, body);
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        return r.body as ConsistencyReport;
+      };
+      // Right after materialization everything matches (user 7's NaN included).
+      let r = await check('scores');
+      expect(r).toMatchObject({ entities: SCORES, sampled: SCORES, compared: SCORES, mismatched: 0, mismatchShare: 0 });
+      // User 2 of user_stats is past the one-day TTL: left out, not counted missing.
+      expect(await check('user_stats')).toMatchObject({ entities: 1, outsideTtl: 1, sampled: 1, mismatchShare: 0 });
+      // The sample is deterministic.
+      expect(await check('scores', { sample: 20 })).toEqual(await check('scores', { sample: 20 }));
+
+      // An online store that lost its data, then got a few rows another way.
+      expect((await call('DELETE', '/api/v1/feature-views/scores/online')).status).toBe(200);
+      const pushed = await call('POST', '/api/v1/feature-views/scores/push', {
+        rows: [
+          { user_id: 1, ts: iso(scoreTime(1)), score: 99, tier: 'tier1' }, // same time, other score
+          { user_id: 2, ts: iso(scoreTime(2) - HOUR), score: 2 / 8, tier: 'tier2' }, // older than offline
+          { user_id: 3, ts: iso(scoreTime(3) + HOUR), score: 5, tier: 'x' }, // pushed since: newer
+          { user_id: 4, ts: iso(scoreTime(4)), score: 4 / 8, tier: 'tier1' }, // identical
+        ],
+      });
+      expect(pushed.body).toEqual({ written: 4, skippedOlder: 0 });
+      r = await check('scores');
+      expect(r).toMatchObject({
+        sampled: SCORES,
+        missingOnline: SCORES - 4,
+        olderOnline: 1,
+        newerOnline: 1,
+        compared: 2,
+        mismatched: 1,
+        byFeature: { score: 1, tier: 0 },
+      });
+      expect(r.mismatchShare).toBeCloseTo((SCORES - 4 + 1 + 1) / SCORES, 10);
+      expect(r.examples.length).toBe(10);
+      expect(r.examples).toContainEqual({ entity: { user_id: 1 }, feature: 'score', offline: 1 / 8, online: 99 });
+      expect(r.examples).toContainEqual({
+        entity: { user_id: 2 },
+        feature: '(event time)',
+        offline: iso(scoreTime(2)),
+        online: iso(scoreTime(2) - HOUR),
+      });
+      // A materialization repairs it; the newer pushed value stays.
+      expect((await materialize('scores')).status).toBe('succeeded');
+      expect(await check('scores')).toMatchObject({ newerOnline: 1, compared: SCORES - 1, mismatchShare: 0 });
+
+      for (const sample of [0, 100_001, 'many', 1.5])
+        expectProblem(await call('POST', '/api/v1/feature-views/scores/consistency', { sample }), 400, '/sample');
+      expectProblem(await call('POST', '/api/v1/feature-views/nope/consistency', {}), 404);
+      await t.client.applyFeatureView({ ...scores, name: 'scores_unmaterialized' });
+      expectProblem(await call('POST', '/api/v1/feature-views/scores_unmaterialized/consistency', {}), 409);
     });
 
     it('takes pushed rows, never lets an older one replace a newer one, and refuses bad rows whole', async () => {

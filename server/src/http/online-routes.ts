@@ -6,11 +6,13 @@ import {
   type FieldError,
   type OnlineFeaturesRequest,
   type OnlineFeaturesResponse,
+  type ConsistencyReport,
   type OnlineStoreStatus,
   type PushResponse,
 } from '@plinth/schema';
 import type { Platform } from '../platform';
 import { parsePushRow } from '../featurestore/push-rows';
+import { checkConsistency, DEFAULT_CONSISTENCY_SAMPLE, MAX_CONSISTENCY_SAMPLE } from '../featurestore/consistency';
 import type { ServingCatalog } from '../featurestore/serving-catalog';
 
 /** Most entities one online read may ask for, and most rows one push may carry. */
@@ -71,7 +73,8 @@ function entityInstances(entities: unknown): Record<string, unknown>[] {
  * - `POST /api/v1/online-features`: N entities x M features (a list or a feature service);
  * - `POST /api/v1/feature-views/{name}/push`: near-real-time rows into the online store;
  * - `GET|DELETE /api/v1/feature-views/{name}/online`: size of a view's online data, or remove it;
- * - `POST /api/v1/feature-views/{name}/online/expire`: remove rows older than the view's TTL.
+ * - `POST /api/v1/feature-views/{name}/online/expire`: remove rows older than the view's TTL;
+ * - `POST /api/v1/feature-views/{name}/consistency`: compare a sample of online values with the offline ones.
  */
 export function registerOnlineRoutes(app: FastifyInstance, p: Platform, catalog: ServingCatalog): void {
   app.post('/api/v1/online-features', async (req): Promise<OnlineFeaturesResponse> => {
@@ -178,4 +181,17 @@ export function registerOnlineRoutes(app: FastifyInstance, p: Platform, catalog:
     });
     return { view: view.spec.name, removed, before: new Date(before).toISOString() };
   });
+
+  app.post<{ Params: { name: string } }>(
+    '/api/v1/feature-views/:name/consistency',
+    async (req): Promise<ConsistencyReport> => {
+      const view = await catalog.view(req.params.name);
+      const sample = (req.body as { sample?: unknown } | null)?.sample ?? DEFAULT_CONSISTENCY_SAMPLE;
+      if (!(Number.isInteger(sample) && (sample as number) >= 1 && (sample as number) <= MAX_CONSISTENCY_SAMPLE))
+        throw invalid(`sample must be an integer in [1, ${MAX_CONSISTENCY_SAMPLE}], got ${JSON.stringify(sample)}`, [
+          { pointer: '/sample', detail: `must be an integer in [1, ${MAX_CONSISTENCY_SAMPLE}]` },
+        ]);
+      return checkConsistency(p, view, { sample: sample as number });
+    },
+  );
 }
