@@ -184,6 +184,26 @@ export interface OnlineStoreStatus {
   bytes: number;
 }
 
+/** A feature view's stream consumer in this control-plane process (counters since it started). */
+export interface StreamStatus {
+  view: string;
+  kind: 'redis' | 'kafka';
+  topic: string;
+  group: string;
+  deadLetter: string;
+  /** retrying: the stream or the online store failed; retried with backoff (see lastError). */
+  state: 'starting' | 'running' | 'retrying' | 'stopped';
+  received: number;
+  written: number;
+  /** Rows older than the stored value (or than a newer row of the same batch): kept out by the guard. */
+  skippedOlder: number;
+  deadLettered: number;
+  lastMessageAt: string | null;
+  lastError: string | null;
+  /** Messages in the stream the group has not read yet, when the broker tells. */
+  lag: number | null;
+}
+
 export interface ConsistencyReport {
   view: string;
   /** The view version whose committed offline data was read. */

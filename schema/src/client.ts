@@ -16,6 +16,7 @@ import type {
   ItemList,
   LabelViewRecord,
   ConsistencyReport,
+  StreamStatus,
   OnlineFeaturesRequest,
   OnlineFeaturesResponse,
   OnlineStoreStatus,
@@ -308,6 +309,10 @@ export class PlinthClient {
   }
   expireOnline(view: string): Promise<{ view: string; removed: number; before: string }> {
     return this.request('POST', viewDocPath(view, 'feature-view', 'online/expire'));
+  }
+  /** The view's stream consumer (404 when the view declares no stream). */
+  getStreamStatus(view: string): Promise<StreamStatus> {
+    return this.request('GET', viewDocPath(view, 'feature-view', 'stream'));
   }
   checkConsistency(view: string, req: { sample?: number } = {}): Promise<ConsistencyReport> {
     return this.request('POST', viewDocPath(view, 'feature-view', 'consistency'), req);

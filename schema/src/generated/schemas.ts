@@ -596,6 +596,60 @@ export const schemas = {
         "default": true,
         "description": "Push the latest values to the online store."
       },
+      "stream": {
+        "type": "object",
+        "description": "A stream of near-real-time rows for the online store (e.g. units left in stock), consumed by the control plane in a consumer group, at least once: the timestamp guard makes a redelivered or late message harmless. Each message is one row with the join keys, the timestamp column and the features (an absent feature is written as null), as a JSON object: a Kafka message's value, or a Redis Streams entry's `data` field (or else one entry field per column, as text). A message that does not parse goes to the dead-letter stream or topic with its reason.",
+        "required": [
+          "kind",
+          "topic"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "enum": [
+              "redis",
+              "kafka"
+            ],
+            "description": "Redis Streams or Kafka."
+          },
+          "topic": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 249,
+            "description": "The Redis stream key or the Kafka topic."
+          },
+          "url": {
+            "type": "string",
+            "description": "kind redis: the Redis server holding the stream (redis:// or rediss://, credentials in the URL)."
+          },
+          "brokers": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "type": "string"
+            },
+            "description": "kind kafka: bootstrap brokers as host:port."
+          },
+          "group": {
+            "$ref": "common.json#/$defs/Name",
+            "description": "Consumer group; default plinth_<view>."
+          },
+          "deadLetter": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 249,
+            "description": "Where messages that do not parse go, with their reason: a Redis stream key or a Kafka topic; default <topic>.dead-letter."
+          },
+          "startFrom": {
+            "enum": [
+              "earliest",
+              "latest"
+            ],
+            "default": "earliest",
+            "description": "Where a new consumer group starts: the oldest message kept, or only messages that arrive from now on."
+          }
+        }
+      },
       "quality": {
         "$ref": "quality.json#/$defs/Quality"
       },

@@ -328,6 +328,41 @@ export interface FeatureView {
    * Push the latest values to the online store.
    */
   online?: boolean;
+  /**
+   * A stream of near-real-time rows for the online store (e.g. units left in stock), consumed by the control plane in a consumer group, at least once: the timestamp guard makes a redelivered or late message harmless. Each message is one row with the join keys, the timestamp column and the features (an absent feature is written as null), as a JSON object: a Kafka message's value, or a Redis Streams entry's `data` field (or else one entry field per column, as text). A message that does not parse goes to the dead-letter stream or topic with its reason.
+   */
+  stream?: {
+    /**
+     * Redis Streams or Kafka.
+     */
+    kind: "redis" | "kafka";
+    /**
+     * The Redis stream key or the Kafka topic.
+     */
+    topic: string;
+    /**
+     * kind redis: the Redis server holding the stream (redis:// or rediss://, credentials in the URL).
+     */
+    url?: string;
+    /**
+     * kind kafka: bootstrap brokers as host:port.
+     *
+     * @minItems 1
+     */
+    brokers?: string[];
+    /**
+     * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+     */
+    group?: string;
+    /**
+     * Where messages that do not parse go, with their reason: a Redis stream key or a Kafka topic; default <topic>.dead-letter.
+     */
+    deadLetter?: string;
+    /**
+     * Where a new consumer group starts: the oldest message kept, or only messages that arrive from now on.
+     */
+    startFrom?: "earliest" | "latest";
+  };
   quality?: Quality;
   description?: string;
   /**

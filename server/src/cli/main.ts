@@ -157,11 +157,12 @@ export function buildProgram(): Command {
   withObjectStore(withCommon(program.command('serve')))
     .description('run the control plane (registry, jobs, example sets, model repository, deployments)')
     .option('--no-jobs', 'do not run jobs in this process (leave them to `plinth worker` processes)')
-    .action(async (f: CommonFlags & { jobs: boolean }) => {
+    .option('--no-streams', "do not consume feature views' streams in this process (another replica does)")
+    .action(async (f: CommonFlags & { jobs: boolean; streams: boolean }) => {
       const config = loadConfig(overrides(f));
       const log = createLogger(config.logLevel, 'plinth-control-plane');
       const platform = await openPlatform(config, { onOnlineStoreEvent: onlineStoreLogger(log) });
-      const cp = await createControlPlane(platform, log, { runJobs: f.jobs });
+      const cp = await createControlPlane(platform, log, { runJobs: f.jobs, streams: f.streams });
       await cp.app.listen({ host: config.host, port: config.port });
       onSignals(async () => {
         await cp.close();

@@ -76,12 +76,21 @@ export function registerOnlineCommands(
     .command('online')
     .description("a feature view's online data: size, expiry, deletion, consistency");
   withCommon(online.command('status'))
-    .description('entities and bytes a view holds in the online store')
+    .description("entities and bytes a view holds in the online store, and its stream consumer's progress")
     .argument('<view>')
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
     .action(async (view: string, f: { controlPlane?: string }) => {
-      const s = await clientOf(f).getOnlineStatus(view);
+      const client = clientOf(f);
+      const s = await client.getOnlineStatus(view);
       process.stdout.write(`${s.view}: ${s.entities} entities, ${s.bytes} bytes in ${s.store}\n`);
+      if (!(await client.getFeatureView(view)).spec.stream) return;
+      const c = await client.getStreamStatus(view);
+      const lines = [
+        `  stream ${c.kind} ${c.topic} (group ${c.group}): ${c.state}, lag ${c.lag ?? 'unknown'}`,
+        `  ${c.received} received, ${c.written} written, ${c.skippedOlder} older than stored, ${c.deadLettered} to ${c.deadLetter}`,
+        ...(c.lastError ? [`  last error: ${c.lastError}`] : []),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
   withCommon(online.command('expire'))
     .description("remove a view's online values older than its TTL")
@@ -109,7 +118,9 @@ export function registerOnlineCommands(
       const lines = [
         `${r.view}: ${(r.mismatchShare * 100).toFixed(2)}% mismatched of ${r.sampled} sampled entities`,
         `  missing online ${r.missingOnline}, older online ${r.olderOnline}, differing ${r.mismatched} of ${r.compared} compared, newer online (pushed since) ${r.newerOnline}`,
-        ...(r.outsideTtl ? [`  ${r.outsideTtl} entities left out: their newest offline value is older than the TTL`] : []),
+        ...(r.outsideTtl
+          ? [`  ${r.outsideTtl} entities left out: their newest offline value is older than the TTL`]
+          : []),
         ...Object.entries(r.byFeature)
           .filter(([, n]) => n > 0)
           .map(([feature, n]) => `  ${feature}: ${n} differ`),

@@ -29,6 +29,7 @@ import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '
 import { registerOnlineRoutes } from './online-routes';
 import { ServingCatalog } from '../featurestore/serving-catalog';
 import { OnlineExpirySweeper } from '../featurestore/online-expiry';
+import { StreamConsumers } from '../featurestore/stream-consumers';
 import { getArtifact, putArtifact } from '../repository/artifacts';
 import { getModelVersion, modelFromRecord, publishModelVersion, type StoredModelVersion } from '../repository/models';
 import { deploy } from '../deploy/deployments';
@@ -47,6 +48,8 @@ export interface ControlPlane {
   scheduler: MaterializationScheduler;
   /** Removes online values past their view's TTL, hourly. */
   expiry: OnlineExpirySweeper;
+  /** Consumers of the feature views' streams (Redis Streams, Kafka) into the online store. */
+  streams: StreamConsumers;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,8 @@ export async function createControlPlane(
     runJobs?: boolean;
     /** False to not start the cron scheduler (tests drive `scheduler.tick` themselves). */
     schedule?: boolean;
+    /** False with `--no-streams`: this process consumes no feature-view streams. */
+    streams?: boolean;
     retry?: RetryPolicy;
   } = {},
 ): Promise<ControlPlane> {
@@ -86,7 +91,8 @@ export async function createControlPlane(
   registerRunDocumentRoutes(app, p);
   registerCatalogRoutes(app, p);
   registerViewMetadataRoutes(app, p);
-  registerOnlineRoutes(app, p, new ServingCatalog(p.meta));
+  const streams = new StreamConsumers(p.meta, p.online, log.child({ component: 'streams' }));
+  registerOnlineRoutes(app, p, new ServingCatalog(p.meta), streams);
 
   // Polled constantly (health checks, the inference tier's deployment watch): not worth a log line each.
   const quiet = { logLevel: 'warn' as const };
@@ -120,10 +126,14 @@ export async function createControlPlane(
           ),
         );
       }
-      return p.registry.apply(kind as DefinitionKind, req.body, actor);
+      const applied = await p.registry.apply(kind as DefinitionKind, req.body, actor);
+      // A stream declared (or changed) starts being consumed now, not at the next poll.
+      if (kind === 'feature-view' && opts.streams !== false) void streams.reconcile();
+      return applied;
     });
     app.delete<{ Params: { name: string } }>(`/api/v1/${plural}/:name`, async (req, reply) => {
       await p.registry.remove(kind as DefinitionKind, req.params.name, actor);
+      if (kind === 'feature-view' && opts.streams !== false) void streams.reconcile();
       return reply.code(204).send();
     });
   }
@@ -286,12 +296,15 @@ export async function createControlPlane(
   if (opts.schedule !== false) scheduler.start();
   const expiry = new OnlineExpirySweeper(p.meta, p.online, log.child({ component: 'online-expiry' }));
   if (opts.schedule !== false) expiry.start();
+  if (opts.streams !== false) streams.start();
   return {
     app,
     runner,
     scheduler,
     expiry,
+    streams,
     async close() {
+      await streams.stop();
       await expiry.stop();
       await scheduler.stop();
       await runner.stop();

@@ -9,11 +9,13 @@ import {
   type ConsistencyReport,
   type OnlineStoreStatus,
   type PushResponse,
+  type StreamStatus,
 } from '@plinth/schema';
 import type { Platform } from '../platform';
 import { parsePushRow } from '../featurestore/push-rows';
 import { checkConsistency, DEFAULT_CONSISTENCY_SAMPLE, MAX_CONSISTENCY_SAMPLE } from '../featurestore/consistency';
 import type { ServingCatalog } from '../featurestore/serving-catalog';
+import type { StreamConsumers } from '../featurestore/stream-consumers';
 
 /** Most entities one online read may ask for, and most rows one push may carry. */
 export const MAX_ONLINE_ENTITIES = 10_000;
@@ -74,9 +76,15 @@ function entityInstances(entities: unknown): Record<string, unknown>[] {
  * - `POST /api/v1/feature-views/{name}/push`: near-real-time rows into the online store;
  * - `GET|DELETE /api/v1/feature-views/{name}/online`: size of a view's online data, or remove it;
  * - `POST /api/v1/feature-views/{name}/online/expire`: remove rows older than the view's TTL;
- * - `POST /api/v1/feature-views/{name}/consistency`: compare a sample of online values with the offline ones.
+ * - `POST /api/v1/feature-views/{name}/consistency`: compare a sample of online values with the offline ones;
+ * - `GET /api/v1/feature-views/{name}/stream`: the view's stream consumer in this process.
  */
-export function registerOnlineRoutes(app: FastifyInstance, p: Platform, catalog: ServingCatalog): void {
+export function registerOnlineRoutes(
+  app: FastifyInstance,
+  p: Platform,
+  catalog: ServingCatalog,
+  streams: StreamConsumers,
+): void {
   app.post('/api/v1/online-features', async (req): Promise<OnlineFeaturesResponse> => {
     const body = (req.body ?? {}) as Partial<OnlineFeaturesRequest>;
     if (body.features !== undefined && body.featureService !== undefined)
@@ -194,4 +202,20 @@ export function registerOnlineRoutes(app: FastifyInstance, p: Platform, catalog:
       return checkConsistency(p, view, { sample: sample as number });
     },
   );
+
+  app.get<{ Params: { name: string } }>('/api/v1/feature-views/:name/stream', async (req): Promise<StreamStatus> => {
+    const view = await catalog.view(req.params.name);
+    if (!view.spec.stream)
+      throw new ProblemError(problem(404, 'Not found', `feature view '${view.spec.name}' declares no stream`));
+    const status = await streams.status(view.spec.name);
+    if (!status)
+      throw new ProblemError(
+        problem(
+          404,
+          'Not found',
+          `no consumer of feature view '${view.spec.name}''s stream runs in this control plane (started with --no-streams, or the view was applied a moment ago)`,
+        ),
+      );
+    return status;
+  });
 }

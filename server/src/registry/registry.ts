@@ -234,6 +234,7 @@ export class Registry {
       const byName = new Map(columns.map((c) => [c.name, c.type]));
       const errors = viewSchemaErrors(view, entities, columns);
       errors.push(...qualityErrors(view, byName, entities));
+      if ('stream' in view && view.stream) errors.push(...streamErrors(view.stream));
       if (errors.length) throw unprocessable(`${kind} '${view.name}' does not match its SQL`, errors);
     } finally {
       engine.close();
@@ -253,6 +254,28 @@ async function checkFeatureService(service: FeatureService, find: Lookup): Promi
   }
   if (errors.length)
     throw unprocessable(`feature service '${service.name}' refers to features that do not exist`, errors);
+}
+
+/** A stream names where to read: a Redis URL for Redis Streams, host:port brokers for Kafka. */
+function streamErrors(stream: NonNullable<FeatureView['stream']>): FieldError[] {
+  const errors: FieldError[] = [];
+  if (stream.kind === 'redis') {
+    if (!stream.url) errors.push({ pointer: '/stream/url', detail: 'is required for a Redis stream' });
+    else if (!/^rediss?:\/\/[^/]/.test(stream.url) || !URL.canParse(stream.url))
+      errors.push({ pointer: '/stream/url', detail: `must be a redis:// or rediss:// URL, got '${stream.url}'` });
+    if (stream.brokers) errors.push({ pointer: '/stream/brokers', detail: 'is for Kafka streams only' });
+  } else {
+    if (!stream.brokers) errors.push({ pointer: '/stream/brokers', detail: 'is required for a Kafka stream' });
+    for (const [i, b] of (stream.brokers ?? []).entries()) {
+      const port = Number(/^[^\s:/]+:(\d+)$/.exec(b)?.[1]);
+      if (!(port >= 1 && port <= 65535))
+        errors.push({ pointer: `/stream/brokers/${i}`, detail: `must be host:port, got '${b}'` });
+    }
+    if (stream.url) errors.push({ pointer: '/stream/url', detail: 'is for Redis streams only' });
+  }
+  if (stream.deadLetter === stream.topic)
+    errors.push({ pointer: '/stream/deadLetter', detail: 'must differ from the topic it collects from' });
+  return errors;
 }
 
 /** Data quality rules must name columns the view materializes; range and mean need numbers. */
