@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: installs what the tests need, builds, and runs every test:
 # the TypeScript suites (vitest: unit, integration against real PostgreSQL/LMDB/Redis/DuckDB/
-# onnxruntime, the quickstart notebook on a real tslab kernel), the Galata UI tests against a
+# onnxruntime/Kafka, the quickstart notebook on a real tslab kernel), the Galata UI tests against a
 # real JupyterLab in Debian's Chromium, and lint.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -11,6 +11,9 @@ system_packages() {
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  # The Kafka broker of the stream-consumer tests (scripts/kafka/install.sh).
+  command -v java >/dev/null || missing+=(default-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
   if [[ ${#missing[@]} -gt 0 ]]; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
       say "Installing system packages: ${missing[*]}"
@@ -24,6 +27,7 @@ system_packages() {
 }
 
 system_packages
+bash "$ROOT/scripts/kafka/install.sh"
 node_deps
 python_env "$ROOT/scripts/requirements-test.txt"
 build

@@ -1,4 +1,12 @@
-import { Kafka, logLevel, type Consumer, type Producer, type EachBatchPayload, type LogEntry } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type Producer,
+  type EachBatchPayload,
+  type LogEntry,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import type { StreamStatus } from '@plinth/schema';
 import type { StreamConsumer, StreamConsumerOptions } from './redis-stream-consumer';
@@ -38,7 +46,10 @@ export class KafkaStreamConsumer implements StreamConsumer {
       retry: { retries: 5, initialRetryTime: 300 },
     });
     this.consumer = this.kafka.consumer({ groupId: o.status.group });
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: true });
+    this.producer = this.kafka.producer({
+      allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       o.status.state = 'retrying';
       o.status.lastError = payload.error.message;

@@ -10,45 +10,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FeatureView, OnlineFeaturesResponse, StreamStatus } from '@plinth/schema';
-import { literal } from '../offline/duckdb';
-import { writeParquet } from '../test-support/lake';
-import { http, jobOutcome, startTestPlatform, tempDir, type TestPlatform } from '../test-support/platform';
+import type { OnlineFeaturesResponse, StreamStatus } from '@plinth/schema';
+import { http, jobOutcome, startTestPlatform, type TestPlatform } from '../test-support/platform';
+import { applyStock, HOUR, iso, stockLake, stockView } from '../test-support/stock-stream';
 import { startRedis, type RunningRedis } from '../test-support/redis';
 
-const HOUR = 3_600_000;
 const now = Math.floor(Date.now() / 1000) * 1000;
-const iso = (ms: number) => new Date(ms).toISOString();
-
-const stockView = (url: string, extra: Partial<NonNullable<FeatureView['stream']>> = {}): FeatureView => ({
-  name: 'stock',
-  entities: ['product'],
-  sources: ['stock_src'],
-  sql: 'SELECT product_id, ts, units_left, price FROM stock_src',
-  timestampColumn: 'ts',
-  features: [
-    { name: 'units_left', type: 'int64', default: -1 },
-    { name: 'price', type: 'float64' },
-  ],
-  stream: { kind: 'redis', url, topic: 'stock-updates', ...extra },
-});
-
-/** A lake where product 1 has 10 units, two hours ago. */
-async function makeLake(): Promise<string> {
-  const lake = path.join(tempDir('streams'), 'lake');
-  await writeParquet(
-    path.join(lake, 'stock_src', 'stock.parquet'),
-    `SELECT * FROM (VALUES (1::BIGINT, TIMESTAMPTZ ${literal(iso(now - 2 * HOUR))}, 10::BIGINT, 9.5::DOUBLE))
-       AS t(product_id, ts, units_left, price)`,
-  );
-  return lake;
-}
-
-async function setUp(t: TestPlatform, view: FeatureView): Promise<void> {
-  await t.client.applyEntity({ name: 'product', joinKeys: [{ name: 'product_id', type: 'int64' }] });
-  await t.client.applyDataSource({ name: 'stock_src', path: 'stock_src', format: 'parquet' });
-  await t.client.applyFeatureView(view);
-}
+const redisStream = (url: string) => ({ kind: 'redis' as const, url, topic: 'stock-updates' });
 
 const units = async (t: TestPlatform, ids: number[]) => {
   const r = await http(t.url, 'POST', '/api/v1/online-features', {
@@ -86,9 +54,8 @@ describe('a Redis Streams consumer', () => {
   beforeAll(async () => {
     streamRedis = await startRedis();
     redis = new Redis(streamRedis.url);
-    t = await startTestPlatform({ lakeDir: await makeLake() });
-    await setUp(t, stockView(streamRedis.url));
-    await t.controlPlane.streams.reconcile();
+    t = await startTestPlatform({ lakeDir: await stockLake(now) });
+    await applyStock(t, redisStream(streamRedis.url));
   }, 120_000);
   afterAll(async () => {
     await t?.close();
@@ -188,7 +155,7 @@ describe('a Redis Streams consumer', () => {
         `${s.received} received, ${s.written} written, ${s.skippedOlder} older than stored, 4 to stock-updates.dead-letter`,
       ),
     );
-    await t.client.applyFeatureView({ ...stockView(streamRedis.url), name: 'stock_plain', stream: undefined });
+    await t.client.applyFeatureView({ ...stockView(undefined), name: 'stock_plain' });
     const r = await http(t.url, 'GET', '/api/v1/feature-views/stock_plain/stream');
     expect(r.status).toBe(404);
     expect(JSON.stringify(r.body)).toMatch(/declares no stream/);
@@ -207,7 +174,7 @@ describe('a Redis Streams consumer', () => {
     ['an unknown kind', { kind: 'pulsar', topic: 's' }, '/stream/kind'],
   ])('refuses %s at apply, naming the field', async (_what, stream, pointer) => {
     const r = await http(t.url, 'PUT', '/api/v1/feature-views/stock_bad', {
-      ...stockView(streamRedis.url),
+      ...stockView(undefined),
       name: 'stock_bad',
       stream,
     });
@@ -225,9 +192,8 @@ describe('a Redis Streams consumer while the online store (Redis) is down', () =
   beforeAll(async () => {
     streamRedis = await startRedis();
     onlineRedis = await startRedis();
-    t = await startTestPlatform({ lakeDir: await makeLake(), onlineStore: onlineRedis.url });
-    await setUp(t, stockView(streamRedis.url));
-    await t.controlPlane.streams.reconcile();
+    t = await startTestPlatform({ lakeDir: await stockLake(now), onlineStore: onlineRedis.url });
+    await applyStock(t, redisStream(streamRedis.url));
   }, 120_000);
   afterAll(async () => {
     await t?.close();
