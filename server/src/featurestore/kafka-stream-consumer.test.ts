@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OnlineFeaturesResponse, StreamStatus } from '@plinth/schema';
 import { kafkaAvailable, startKafka, type RunningKafka } from '../test-support/kafka';
 import { http, jobOutcome, startTestPlatform, type TestPlatform } from '../test-support/platform';
+import { startRedis } from '../test-support/redis';
 import { applyStock, HOUR, iso, stockLake } from '../test-support/stock-stream';
 
 const now = Math.floor(Date.now() / 1000) * 1000;
@@ -134,4 +135,51 @@ describe.skipIf(!kafkaAvailable())('a Kafka stream consumer', () => {
     expect(await units([1])).toEqual([129]);
     expect((await status()).skippedOlder).toBeGreaterThanOrEqual(2);
   });
+
+  it('holds its offsets while the online store (Redis) is down and writes every message once it is back', async () => {
+    let online = await startRedis();
+    const t2 = await startTestPlatform({ lakeDir: await stockLake(now), onlineStore: online.url });
+    try {
+      await applyStock(t2, { kind: 'kafka', brokers: kafka.brokers, topic: 'stock-outage', group: 'stock_outage' });
+      const status2 = async () =>
+        (await http(t2.url, 'GET', '/api/v1/feature-views/stock/stream')).body as StreamStatus;
+      const port = online.port;
+      await online.stop();
+      await producer.send({
+        topic: 'stock-outage',
+        messages: Array.from({ length: 20 }, (_, i) => ({
+          key: String(i),
+          value: JSON.stringify({ product_id: i, ts: now, units_left: i }),
+        })),
+      });
+      const down = await vi.waitFor(
+        async () => {
+          const s = await status2();
+          expect(s.state, JSON.stringify(s)).toBe('retrying');
+          expect(s.lastError).toMatch(/online store unavailable/);
+          return s;
+        },
+        { timeout: 60_000, interval: 200 },
+      );
+      expect(down.written).toBe(0);
+      online = await startRedis({ port });
+      await vi.waitFor(
+        async () => {
+          const s = await status2();
+          expect(s.written, JSON.stringify(s)).toBe(20);
+          expect(s.state).toBe('running');
+        },
+        { timeout: 90_000, interval: 250 },
+      );
+      const r = await http(t2.url, 'POST', '/api/v1/online-features', {
+        features: ['stock:units_left'],
+        entities: { product_id: [0, 7, 19] },
+      });
+      expect((r.body as OnlineFeaturesResponse).rows.map((row) => row.values['stock:units_left'])).toEqual([0, 7, 19]);
+      await vi.waitFor(async () => expect((await status2()).lag).toBe(0), { timeout: 20_000, interval: 200 });
+    } finally {
+      await t2.close();
+      await online.stop();
+    }
+  }, 180_000);
 });

@@ -103,7 +103,12 @@ export class KafkaStreamConsumer implements StreamConsumer {
     const { topic, deadLetter } = this.o.status;
     const id = (offset: string) => `${batch.partition}/${offset}`;
     const messages = batch.messages.map((m) => decodeKafkaValue(id(m.offset), m.value));
-    const dead = await writeStreamBatch(this.o.online, this.o.target, messages, this.o.status);
+    const dead = await writeStreamBatch(this.o.online, this.o.target, messages, this.o.status).catch((e: unknown) => {
+      // Shown at once; kafkajs retries the batch (offsets stay put) and restarts the consumer if it must.
+      this.o.status.state = 'retrying';
+      this.o.status.lastError = (e as Error).message;
+      throw e;
+    });
     if (dead.length) {
       const byId = new Map(batch.messages.map((m) => [id(m.offset), m]));
       await this.producer.send({
