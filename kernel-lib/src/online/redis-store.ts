@@ -212,8 +212,7 @@ export class RedisOnlineStore implements OnlineStore {
     const headers = raw.map((v) => (v ? decodeHeader(v, `${this.description}, view ${view}`) : null));
     // Feature names of each schema met (cached after the first read), then decode in one pass.
     const names = new Map<number, readonly string[]>();
-    for (const h of headers)
-      if (h && !names.has(h.schema)) names.set(h.schema, await this.schemaNames(view, h.schema));
+    for (const h of headers) if (h && !names.has(h.schema)) names.set(h.schema, await this.schemaNames(view, h.schema));
     const projection = new Projection(features);
     return raw.map((v, i) => {
       const h = headers[i];
