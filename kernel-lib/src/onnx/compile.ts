@@ -2,16 +2,23 @@
  * The pipeline compiler: fitted stages + model (train/types.ts) -> one ONNX graph, and the
  * TypeScript reference evaluation of the same pipeline that the graph is tested against.
  */
-import type {
-  ImputerStage,
-  LogisticRegressionModel,
-  Model,
-  StandardScalerStage,
-  TransformerStage,
-} from '../train/types';
-import { GraphBuilder, ML_DOMAIN, attr } from './graph-builder';
+import type { Model, OutputName, Predictions, TransformerStage } from '../train/types';
+import { applyStages, stageOutputNames } from '../train/preprocess';
+import { predict } from '../train/predict';
+import { validateTreeEnsemble } from '../train/tree-ensemble';
+import { GraphBuilder, attr } from './graph-builder';
+import type { EmittedOutput } from './emitted';
+import { emitStage, validateStage } from './emit-stages';
+import {
+  emitLinearRegression,
+  emitLogisticRegression,
+  emitMultinomialLogisticRegression,
+  validateLogisticRegression,
+} from './emit-linear';
+import { emitTreeEnsemble } from './emit-trees';
+import { emitKMeans } from './emit-kmeans';
 
-/** The compiled graph's one output: P(y = 1), float32, shape [N]. */
+/** The output of a binary classifier: P(y = classes[1]), float32, shape [N]. */
 export const PROBABILITY_OUTPUT = 'probability';
 
 /** Metadata keys the compiler writes itself; user metadata may not use them. */
@@ -24,7 +31,7 @@ export const METADATA_KEYS = {
 
 /** What {@link compilePipeline} and {@link evaluatePipeline} take. */
 export interface PipelineSpec {
-  /** One float32 input per feature, in model.featureNames order; these names are public. */
+  /** One float32 input per feature, in the first stage's (or the model's) featureNames order; these names are public. */
   inputs: { name: string }[];
   /** Applied in order to the [N, F] feature matrix. */
   stages: TransformerStage[];
@@ -33,16 +40,40 @@ export interface PipelineSpec {
   metadata?: Record<string, string>;
 }
 
+/** The public outputs a model writes, in graph order. */
+export function outputsOf(model: Model): OutputName[] {
+  switch (model.kind) {
+    case 'logisticRegression':
+      return ['probability'];
+    case 'multinomialLogisticRegression':
+      return ['probabilities', 'label'];
+    case 'linearRegression':
+      return ['prediction'];
+    case 'kmeans':
+      return ['cluster', 'distances'];
+    case 'treeEnsemble':
+      return model.task === 'regression'
+        ? ['prediction']
+        : model.task === 'binary'
+          ? ['probability']
+          : ['probabilities', 'label'];
+    default:
+      throw new Error(`unsupported model kind '${(model as { kind: string }).kind}'`);
+  }
+}
+
 /**
  * Compiles a fitted pipeline into ONE ONNX model (the format the notebook and the inference
  * tier both run with onnxruntime).
  *
  * Graph: one float32 input `[N, 1]` per feature, named exactly as the feature -> Concat(axis 1)
- * -> per stage: ImputerStage = `ai.onnx.ml` Imputer (replaces NaN), StandardScalerStage =
- * Sub(mean) then Div(scale) -> LogisticRegression = MatMul(W [F, 1]) + Add(b) -> Sigmoid ->
- * Reshape -> output `probability` float32 `[N]`. Parameters are stored as float32.
+ * into one [N, F] matrix -> each stage (emit-stages.ts) -> the model (emit-linear.ts,
+ * emit-trees.ts, emit-kmeans.ts) -> the outputs of its task, float32, named as in
+ * `Predictions`: `probability` [N] (binary), `probabilities` [N, K] and `label` [N]
+ * (multiclass), `prediction` [N] (regression), `cluster` [N] and `distances` [N, K] (k-means).
+ * Parameters are stored as float32.
  *
- * Throws if stage or model featureNames differ from the input names (naming the mismatch),
+ * Throws if a stage's or the model's featureNames differ from the columns it receives (naming the mismatch),
  * if a parameter array has the wrong length, or a parameter is not finite / overflows float32.
  *
  * @example
@@ -64,63 +95,53 @@ export interface PipelineSpec {
  */
 export function compilePipeline(spec: PipelineSpec): Uint8Array {
   const names = validateSpec(spec);
-  const f = names.length;
+  const model = spec.model;
   const b = new GraphBuilder({
     graphName: 'plinth_pipeline',
-    docString: `Plinth pipeline: ${[...spec.stages.map((s) => s.kind), spec.model.kind].join(' -> ')}`,
+    docString: `Plinth pipeline: ${[...spec.stages.map((s) => s.kind), model.kind].join(' -> ')}`,
   });
-  // The output name is public; reserve it first so no generated name can take it.
-  b.reserveName(PROBABILITY_OUTPUT);
+  // Output names are public; reserve them first so no generated name can take them.
+  const outputs = outputsOf(model);
+  for (const o of outputs) b.reserveName(o);
   for (const name of names) b.addInput(name, ['N', 1]);
 
   // One [N, F] matrix lets every stage be a single vectorised node over all features.
-  let x = f === 1 ? names[0] : b.addNode('Concat', names, { name: 'features', attributes: { axis: attr.int(1) } })[0];
-
+  let x =
+    names.length === 1
+      ? names[0]
+      : b.addNode('Concat', names, { name: 'features', attributes: { axis: attr.int(1) } })[0];
   spec.stages.forEach((stage, k) => {
-    switch (stage.kind) {
-      case 'imputer':
-        x = b.addNode('Imputer', [x], {
-          name: `imputer_${k}`,
-          domain: ML_DOMAIN,
-          attributes: {
-            imputed_value_floats: attr.floats(stage.values),
-            // NaN is the missing marker (train/types.ts); ORT's Imputer matches NaN by isnan.
-            replaced_value_float: attr.float(NaN),
-          },
-        })[0];
-        break;
-      case 'standardScaler': {
-        // Sub/Div rather than ai.onnx.ml Scaler (which multiplies by 1/scale): dividing by
-        // float32(scale) rounds once less, so the graph stays closer to the reference.
-        const mean = b.addFloatInitializer(`scaler_${k}_mean`, stage.mean, [1, f]);
-        const scale = b.addFloatInitializer(`scaler_${k}_scale`, stage.scale, [1, f]);
-        const centred = b.addNode('Sub', [x, mean], { name: `scaler_${k}_sub` })[0];
-        x = b.addNode('Div', [centred, scale], { name: `scaler_${k}_div` })[0];
-        break;
-      }
-      default:
-        throw new Error(`stage ${k}: unsupported kind '${(stage as { kind: string }).kind}'`);
-    }
+    x = emitStage(b, stage, x, k);
   });
 
-  const model = spec.model;
-  if (model.kind !== 'logisticRegression') {
-    throw new Error(`unsupported model kind '${(model as { kind: string }).kind}'`);
+  let emitted: EmittedOutput[];
+  switch (model.kind) {
+    case 'logisticRegression':
+      emitted = emitLogisticRegression(b, model, x);
+      break;
+    case 'multinomialLogisticRegression':
+      emitted = emitMultinomialLogisticRegression(b, model, x);
+      break;
+    case 'linearRegression':
+      emitted = emitLinearRegression(b, model, x);
+      break;
+    case 'treeEnsemble':
+      emitted = emitTreeEnsemble(b, model, x);
+      break;
+    case 'kmeans':
+      emitted = emitKMeans(b, model, x);
+      break;
   }
-  const w = b.addFloatInitializer('logreg_coefficients', model.coefficients, [f, 1]);
-  const bias = b.addFloatInitializer('logreg_intercept', [model.intercept], [1]);
-  const [dot] = b.addNode('MatMul', [x, w], { name: 'logreg_matmul' });
-  const [logit] = b.addNode('Add', [dot, bias], { name: 'logreg_logit' });
-  const [p] = b.addNode('Sigmoid', [logit], { name: 'logreg_sigmoid' });
-  const flat = b.addInt64Initializer('probability_shape', [-1], [1]);
-  b.addNode('Reshape', [p, flat], { name: 'probability_reshape', outputs: [PROBABILITY_OUTPUT] });
-  b.addOutput(PROBABILITY_OUTPUT, ['N']);
+  const got = emitted.map((o) => o.name);
+  if (got.join() !== outputs.join())
+    throw new Error(`internal: the ${model.kind} emitter wrote [${got.join(', ')}], expected [${outputs.join(', ')}]`);
+  for (const o of emitted) b.addOutput(o.name, o.shape);
 
   // Metadata lets the model repository and the inference tier read the interface without
   // parsing the graph.
   for (const [key, value] of Object.entries(spec.metadata ?? {})) b.setMetadata(key, value);
   b.setMetadata(METADATA_KEYS.inputs, JSON.stringify(names));
-  b.setMetadata(METADATA_KEYS.outputs, JSON.stringify([PROBABILITY_OUTPUT]));
+  b.setMetadata(METADATA_KEYS.outputs, JSON.stringify(outputs));
   b.setMetadata(METADATA_KEYS.stages, JSON.stringify(spec.stages.map((s) => s.kind)));
   b.setMetadata(METADATA_KEYS.model, model.kind);
   return b.encode();
@@ -128,90 +149,55 @@ export function compilePipeline(spec: PipelineSpec): Uint8Array {
 
 /**
  * The TypeScript reference evaluation of a pipeline, in float64 with the exact fitted
- * parameters: imputer, scaler(s), then the logistic model. Compiled graphs are tested against
- * it, so a difference between training-time and serving-time predictions is a test failure.
+ * parameters: the stages (`applyStages`), then the model (`predict`). Compiled graphs are
+ * tested against it, so a difference between training-time and serving-time predictions is a
+ * test failure.
  *
- * `columns[j]` is the column of `spec.inputs[j]`; NaN means missing. Returns P(y = 1) per row.
+ * `columns[j]` is the column of `spec.inputs[j]`; NaN means missing. Returns the model's
+ * outputs (e.g. `probability`, P(y = 1) per row, for a binary classifier).
  *
  * @example
  * ```ts
  * import { evaluatePipeline } from '@plinth/kernel-lib';
- * const p = evaluatePipeline(spec, [Float64Array.from([30, NaN]), Float64Array.from([61000, 12000])]);
- * // p[i] matches (await session.run(...)).probability[i] within float32 rounding
+ * const { probability } = evaluatePipeline(spec, [Float64Array.from([30, NaN]), Float64Array.from([61000, 12000])]);
  * ```
  */
-export function evaluatePipeline(spec: PipelineSpec, columns: Float64Array[]): Float64Array {
+export function evaluatePipeline(spec: PipelineSpec, columns: Float64Array[]): Predictions {
   const names = validateSpec(spec);
-  if (columns.length !== names.length) {
+  if (columns.length !== names.length)
     throw new Error(`evaluatePipeline: got ${columns.length} columns for ${names.length} inputs (${names.join(', ')})`);
-  }
   const n = columns.length > 0 ? columns[0].length : 0;
   columns.forEach((c, j) => {
     if (c.length !== n) throw new Error(`evaluatePipeline: column '${names[j]}' has ${c.length} rows, expected ${n}`);
   });
-  const f = names.length;
-  const out = new Float64Array(n);
-  const row = new Float64Array(f);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < f; j++) row[j] = columns[j][i];
-    for (const stage of spec.stages) applyStage(stage, row);
-    out[i] = logistic(spec.model, row);
-  }
-  return out;
+  return predict(spec.model, applyStages(spec.stages, columns));
 }
 
-function applyStage(stage: TransformerStage, row: Float64Array): void {
-  if (stage.kind === 'imputer') {
-    for (let j = 0; j < row.length; j++) if (Number.isNaN(row[j])) row[j] = stage.values[j];
-  } else {
-    for (let j = 0; j < row.length; j++) row[j] = (row[j] - stage.mean[j]) / stage.scale[j];
-  }
-}
-
-function logistic(model: LogisticRegressionModel, row: Float64Array): number {
-  let z = model.intercept;
-  for (let j = 0; j < row.length; j++) z += model.coefficients[j] * row[j];
-  // Two branches so exp never overflows to Infinity/Infinity.
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
-
-/** Checks names and parameter shapes; returns the input names (= feature order). */
+/** Checks names and parameter shapes; returns the input names (= the first stage's columns). */
 function validateSpec(spec: PipelineSpec): string[] {
   const names = spec.inputs.map((i) => i.name);
   if (names.length === 0) throw new Error('a pipeline needs at least one input');
+  const outputs = outputsOf(spec.model);
   const seen = new Set<string>();
   for (const name of names) {
     if (typeof name !== 'string' || name.length === 0) throw new Error('input names must be non-empty strings');
     if (seen.has(name)) throw new Error(`input '${name}' is listed twice`);
-    if (name === PROBABILITY_OUTPUT)
-      throw new Error(`input '${name}' collides with the output name '${PROBABILITY_OUTPUT}'`);
+    if ((outputs as string[]).includes(name))
+      throw new Error(`input '${name}' collides with the output name '${name}' of the ${spec.model.kind} model`);
     seen.add(name);
   }
+  // Each stage must be fitted on exactly the columns the previous one produces.
+  let columns = names;
   spec.stages.forEach((stage, k) => {
-    const where = `stage ${k} (${stage.kind})`;
-    checkFeatureNames(where, stage.featureNames, names);
-    if (stage.kind === 'imputer') {
-      checkParams(where, 'values', (stage as ImputerStage).values, names);
-    } else if (stage.kind === 'standardScaler') {
-      const s = stage as StandardScalerStage;
-      checkParams(where, 'mean', s.mean, names);
-      checkParams(where, 'scale', s.scale, names);
-      s.scale.forEach((v, j) => {
-        if (v === 0) throw new Error(`${where}: scale of '${names[j]}' is 0`);
-      });
-    } else {
-      throw new Error(`${where}: unsupported stage kind`);
-    }
+    checkFeatureNames(`stage ${k} (${stage.kind})`, stage.featureNames, columns);
+    validateStage(stage, k);
+    columns = stageOutputNames(stage);
   });
   const model = spec.model;
-  if (model.kind !== 'logisticRegression')
-    throw new Error(`unsupported model kind '${(model as { kind: string }).kind}'`);
-  checkFeatureNames('model (logisticRegression)', model.featureNames, names);
-  checkParams('model (logisticRegression)', 'coefficients', model.coefficients, names);
-  if (!Number.isFinite(model.intercept))
-    throw new Error(`model (logisticRegression): intercept ${model.intercept} is not finite`);
+  const where = `model (${model.kind})`;
+  checkFeatureNames(where, model.featureNames, columns);
+  if (model.kind === 'logisticRegression') validateLogisticRegression(model, where);
+  else if (model.kind === 'treeEnsemble') validateTreeEnsemble(model, where);
   for (const key of Object.keys(spec.metadata ?? {})) {
     if (key.startsWith('plinth.'))
       throw new Error(`metadata key '${key}' is reserved (keys starting with 'plinth.' are written by the compiler)`);
@@ -237,14 +223,6 @@ function checkFeatureNames(where: string, featureNames: readonly string[], input
       );
     }
   }
-}
-
-function checkParams(where: string, what: string, values: readonly number[], names: readonly string[]): void {
-  if (values.length !== names.length)
-    throw new Error(`${where}: ${what} has ${values.length} entries for ${names.length} features`);
-  values.forEach((v, j) => {
-    if (!Number.isFinite(v)) throw new Error(`${where}: ${what} of '${names[j]}' is ${v}, expected a finite number`);
-  });
 }
 
 function quote(s: string): string {

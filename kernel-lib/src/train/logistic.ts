@@ -8,7 +8,7 @@
  * reaches the same optimum; we use Newton's method (IRLS) with backtracking, which converges in
  * a handful of iterations for the small feature counts we train here.
  */
-import type { Columns, LogisticRegressionModel } from './types';
+import type { Columns, LogisticRegressionModel, MultinomialLogisticRegressionModel, Predictions } from './types';
 
 /** Options for {@link fitLogisticRegression}. */
 export interface LogisticRegressionOptions {
@@ -346,4 +346,11 @@ export function predictProba(model: LogisticRegressionModel, columns: Columns): 
   }
   for (let i = 0; i < n; i++) z[i] = sigmoid(z[i]);
   return z;
+}
+
+/** `probabilities` [N, K] (softmax) and `label` (the class value of the highest). */
+export function predictMultinomial(model: MultinomialLogisticRegressionModel, columns: Columns): Predictions {
+  void model;
+  void columns;
+  throw new Error('predictMultinomial: not implemented yet');
 }

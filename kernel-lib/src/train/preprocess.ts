@@ -143,6 +143,8 @@ export function applyStages(stages: readonly TransformerStage[], columns: Column
           `(${stage.featureNames.join(', ')}) but got ${out.length}`,
       );
     }
+    if (stage.kind !== 'imputer' && stage.kind !== 'standardScaler')
+      throw new Error(`applyStages: stage ${s} (${stage.kind}) is not supported yet`);
     out = out.map((col, j) => {
       if (stage.kind === 'imputer') {
         const fill = stage.values[j];
@@ -156,4 +158,23 @@ export function applyStages(stages: readonly TransformerStage[], columns: Column
     });
   }
   return out;
+}
+
+/**
+ * The columns after a stage, in order: the same as its input for per-column stages; for
+ * one-hot encoding the other columns then `column=category` per category; for feature
+ * selection the kept columns.
+ */
+export function stageOutputNames(stage: TransformerStage): string[] {
+  switch (stage.kind) {
+    case 'oneHotEncoder':
+      return [
+        ...stage.featureNames.filter((n) => n !== stage.column),
+        ...stage.categories.map((c) => `${stage.column}=${c}`),
+      ];
+    case 'selectFeatures':
+      return [...stage.keep];
+    default:
+      return [...stage.featureNames];
+  }
 }

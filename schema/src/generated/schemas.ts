@@ -1333,6 +1333,133 @@ export const schemas = {
               }
             },
             "title": "StandardScalerStage"
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "scale",
+              "offset"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "minMaxScaler"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "scale": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                }
+              },
+              "offset": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                }
+              }
+            },
+            "title": "MinMaxScalerStage",
+            "description": "x * scale[j] + offset[j] (scikit-learn's MinMaxScaler: maps the training range onto [min, max])."
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "column",
+              "categories"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "oneHotEncoder"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "column": {
+                "type": "string"
+              },
+              "categories": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                }
+              }
+            },
+            "title": "OneHotEncoderStage",
+            "description": "Replaces numeric column `column` by one 0/1 column per category, appended after the remaining columns and named `column=category`; a value not among the categories (or NaN) gives all zeros."
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "column",
+              "categories"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "labelEncoder"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "column": {
+                "type": "string"
+              },
+              "categories": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                }
+              }
+            },
+            "title": "LabelEncoderStage",
+            "description": "Replaces the values of numeric column `column` by their index in `categories`; an unknown value or NaN becomes NaN (left to the model's missing-value handling)."
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "keep"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "selectFeatures"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "keep": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              }
+            },
+            "title": "SelectFeaturesStage",
+            "description": "Keeps the columns named in `keep`, in that order (e.g. chosen by a fitted feature selection)."
           }
         ],
         "title": "TransformerStage"
@@ -1366,12 +1493,292 @@ export const schemas = {
               },
               "intercept": {
                 "type": "number"
+              },
+              "classes": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                },
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "The label values of class 0 and class 1 (default [0, 1]); the output is P(classes[1])."
               }
             },
             "title": "LogisticRegressionModel"
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "coefficients",
+              "intercept"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "linearRegression"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "coefficients": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                }
+              },
+              "intercept": {
+                "type": "number"
+              }
+            },
+            "title": "LinearRegressionModel",
+            "description": "prediction = intercept + sum_j coefficients[j] * x[j]."
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "classes",
+              "coefficients",
+              "intercepts"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "multinomialLogisticRegression"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "classes": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                },
+                "minItems": 2
+              },
+              "coefficients": {
+                "type": "array",
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "type": "number"
+                  }
+                },
+                "description": "One row of featureNames.length numbers per class."
+              },
+              "intercepts": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                }
+              }
+            },
+            "title": "MultinomialLogisticRegressionModel",
+            "description": "P(classes[k]) = softmax_k(intercepts[k] + coefficients[k] . x)."
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "task",
+              "nOutputs",
+              "baseScore",
+              "aggregate",
+              "postTransform",
+              "trees"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "treeEnsemble"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "task": {
+                "enum": [
+                  "regression",
+                  "binary",
+                  "multiclass"
+                ]
+              },
+              "classes": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                },
+                "description": "binary and multiclass: the label value of each class (binary: output 0 scores classes[1])."
+              },
+              "nOutputs": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "1 for regression and binary, the number of classes for multiclass."
+              },
+              "baseScore": {
+                "type": "array",
+                "items": {
+                  "type": "number"
+                },
+                "description": "Added to each output before the transform (one per output)."
+              },
+              "aggregate": {
+                "enum": [
+                  "sum",
+                  "average"
+                ],
+                "description": "sum (gradient boosting) or average over trees (random forest)."
+              },
+              "postTransform": {
+                "enum": [
+                  "none",
+                  "logistic",
+                  "softmax"
+                ]
+              },
+              "trees": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/$defs/DecisionTree"
+                }
+              },
+              "algorithm": {
+                "enum": [
+                  "gbt",
+                  "randomForest"
+                ]
+              },
+              "params": {
+                "type": "object",
+                "description": "The training parameters, for inspection."
+              }
+            },
+            "title": "TreeEnsembleModel",
+            "description": "Gradient-boosted trees or a random forest: output k = transform(baseScore[k] + aggregate over trees of the leaf value for k)."
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "featureNames",
+              "centroids"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "const": "kmeans"
+              },
+              "featureNames": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "centroids": {
+                "type": "array",
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "type": "number"
+                  }
+                },
+                "description": "One row of featureNames.length numbers per cluster."
+              }
+            },
+            "title": "KMeansModel",
+            "description": "cluster = argmin_k squared Euclidean distance to centroids[k]."
           }
         ],
         "title": "ModelSpec"
+      },
+      "DecisionTree": {
+        "type": "object",
+        "additionalProperties": false,
+        "title": "DecisionTree",
+        "description": "Nodes in parallel arrays, node 0 the root. A node with feature -1 is a leaf. Row x goes left when float32(x[feature]) <= threshold, and to the side given by defaultLeft when the value is NaN. value holds outputs.length numbers per node (node-major), read at the leaf.",
+        "required": [
+          "outputs",
+          "feature",
+          "threshold",
+          "left",
+          "right",
+          "defaultLeft",
+          "value"
+        ],
+        "properties": {
+          "outputs": {
+            "type": "array",
+            "items": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "minItems": 1,
+            "description": "The ensemble outputs this tree adds to, in the order of each node's values."
+          },
+          "feature": {
+            "type": "array",
+            "items": {
+              "type": "integer"
+            }
+          },
+          "threshold": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            },
+            "description": "float32 values (Math.fround(t) === t)."
+          },
+          "left": {
+            "type": "array",
+            "items": {
+              "type": "integer"
+            }
+          },
+          "right": {
+            "type": "array",
+            "items": {
+              "type": "integer"
+            }
+          },
+          "defaultLeft": {
+            "type": "array",
+            "items": {
+              "type": "boolean"
+            }
+          },
+          "value": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            }
+          },
+          "gain": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            },
+            "description": "Split gain per node (0 at leaves), for importance."
+          },
+          "count": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            },
+            "description": "Training rows (weight) that reached each node."
+          }
+        }
       }
     }
   },

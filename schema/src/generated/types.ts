@@ -6,8 +6,14 @@
  */
 export type ValueType = "int32" | "int64" | "float32" | "float64" | "bool" | "string" | "timestamp";
 export type QualityRule = NotNullRule | RangeRule | AllowedValuesRule | RowCountRule | FreshnessRule | ChangeRule;
-export type TransformerStage = ImputerStage | StandardScalerStage;
-export type ModelSpec = LogisticRegressionModel;
+export type TransformerStage =
+  ImputerStage | StandardScalerStage | MinMaxScalerStage | OneHotEncoderStage | LabelEncoderStage | SelectFeaturesStage;
+export type ModelSpec =
+  | LogisticRegressionModel
+  | LinearRegressionModel
+  | MultinomialLogisticRegressionModel
+  | TreeEnsembleModel
+  | KMeansModel;
 export type Postprocessor =
   | {
       kind: "identity";
@@ -39,6 +45,7 @@ export interface PlinthSchemas {
   PublishRequest?: PublishRequest;
   Pipeline?: Pipeline;
   Input?: PipelineInput;
+  DecisionTree?: DecisionTree;
   Problem?: Problem;
   QualityReport?: QualityReport;
   Quality?: Quality;
@@ -824,11 +831,148 @@ export interface StandardScalerStage {
   mean: number[];
   scale: number[];
 }
+/**
+ * x * scale[j] + offset[j] (scikit-learn's MinMaxScaler: maps the training range onto [min, max]).
+ */
+export interface MinMaxScalerStage {
+  kind: "minMaxScaler";
+  featureNames: string[];
+  scale: number[];
+  offset: number[];
+}
+/**
+ * Replaces numeric column `column` by one 0/1 column per category, appended after the remaining columns and named `column=category`; a value not among the categories (or NaN) gives all zeros.
+ */
+export interface OneHotEncoderStage {
+  kind: "oneHotEncoder";
+  featureNames: string[];
+  column: string;
+  categories: number[];
+}
+/**
+ * Replaces the values of numeric column `column` by their index in `categories`; an unknown value or NaN becomes NaN (left to the model's missing-value handling).
+ */
+export interface LabelEncoderStage {
+  kind: "labelEncoder";
+  featureNames: string[];
+  column: string;
+  categories: number[];
+}
+/**
+ * Keeps the columns named in `keep`, in that order (e.g. chosen by a fitted feature selection).
+ */
+export interface SelectFeaturesStage {
+  kind: "selectFeatures";
+  featureNames: string[];
+  keep: string[];
+}
 export interface LogisticRegressionModel {
   kind: "logisticRegression";
   featureNames: string[];
   coefficients: number[];
   intercept: number;
+  /**
+   * The label values of class 0 and class 1 (default [0, 1]); the output is P(classes[1]).
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  classes?: number[];
+}
+/**
+ * prediction = intercept + sum_j coefficients[j] * x[j].
+ */
+export interface LinearRegressionModel {
+  kind: "linearRegression";
+  featureNames: string[];
+  coefficients: number[];
+  intercept: number;
+}
+/**
+ * P(classes[k]) = softmax_k(intercepts[k] + coefficients[k] . x).
+ */
+export interface MultinomialLogisticRegressionModel {
+  kind: "multinomialLogisticRegression";
+  featureNames: string[];
+  /**
+   * @minItems 2
+   */
+  classes: number[];
+  /**
+   * One row of featureNames.length numbers per class.
+   */
+  coefficients: number[][];
+  intercepts: number[];
+}
+/**
+ * Gradient-boosted trees or a random forest: output k = transform(baseScore[k] + aggregate over trees of the leaf value for k).
+ */
+export interface TreeEnsembleModel {
+  kind: "treeEnsemble";
+  featureNames: string[];
+  task: "regression" | "binary" | "multiclass";
+  /**
+   * binary and multiclass: the label value of each class (binary: output 0 scores classes[1]).
+   */
+  classes?: number[];
+  /**
+   * 1 for regression and binary, the number of classes for multiclass.
+   */
+  nOutputs: number;
+  /**
+   * Added to each output before the transform (one per output).
+   */
+  baseScore: number[];
+  /**
+   * sum (gradient boosting) or average over trees (random forest).
+   */
+  aggregate: "sum" | "average";
+  postTransform: "none" | "logistic" | "softmax";
+  trees: DecisionTree[];
+  algorithm?: "gbt" | "randomForest";
+  /**
+   * The training parameters, for inspection.
+   */
+  params?: {};
+}
+/**
+ * Nodes in parallel arrays, node 0 the root. A node with feature -1 is a leaf. Row x goes left when float32(x[feature]) <= threshold, and to the side given by defaultLeft when the value is NaN. value holds outputs.length numbers per node (node-major), read at the leaf.
+ */
+export interface DecisionTree {
+  /**
+   * The ensemble outputs this tree adds to, in the order of each node's values.
+   *
+   * @minItems 1
+   */
+  outputs: number[];
+  feature: number[];
+  /**
+   * float32 values (Math.fround(t) === t).
+   */
+  threshold: number[];
+  left: number[];
+  right: number[];
+  defaultLeft: boolean[];
+  value: number[];
+  /**
+   * Split gain per node (0 at leaves), for importance.
+   */
+  gain?: number[];
+  /**
+   * Training rows (weight) that reached each node.
+   */
+  count?: number[];
+}
+/**
+ * cluster = argmin_k squared Euclidean distance to centroids[k].
+ */
+export interface KMeansModel {
+  kind: "kmeans";
+  featureNames: string[];
+  /**
+   * One row of featureNames.length numbers per cluster.
+   */
+  centroids: number[][];
 }
 export interface PipelineOutput {
   name: string;
