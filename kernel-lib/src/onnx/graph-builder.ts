@@ -38,7 +38,8 @@ export type AttributeValue =
   | { kind: 'int'; value: number }
   | { kind: 'floats'; value: readonly number[] }
   | { kind: 'ints'; value: readonly number[] }
-  | { kind: 'string'; value: string };
+  | { kind: 'string'; value: string }
+  | { kind: 'strings'; value: readonly string[] };
 
 /**
  * Constructors for {@link AttributeValue}s.
@@ -55,6 +56,7 @@ export const attr = {
   floats: (value: readonly number[]): AttributeValue => ({ kind: 'floats', value }),
   ints: (value: readonly number[]): AttributeValue => ({ kind: 'ints', value }),
   string: (value: string): AttributeValue => ({ kind: 'string', value }),
+  strings: (value: readonly string[]): AttributeValue => ({ kind: 'strings', value }),
 };
 
 /** A tensor shape: numbers are fixed sizes, strings symbolic ones (e.g. 'N' for the batch). */
@@ -298,5 +300,9 @@ function toAttribute(name: string, v: AttributeValue): AttributeJson {
       return { name, type: AttributeType.INTS, ints: [...v.value] };
     case 'string':
       return { name, type: AttributeType.STRING, s: new TextEncoder().encode(v.value) };
+    case 'strings': {
+      const encoder = new TextEncoder();
+      return { name, type: AttributeType.STRINGS, strings: v.value.map((x) => encoder.encode(x)) };
+    }
   }
 }
