@@ -13,10 +13,12 @@ import {
   emitLinearRegression,
   emitLogisticRegression,
   emitMultinomialLogisticRegression,
+  validateLinearRegression,
   validateLogisticRegression,
+  validateMultinomialLogisticRegression,
 } from './emit-linear';
 import { emitTreeEnsemble } from './emit-trees';
-import { emitKMeans } from './emit-kmeans';
+import { emitKMeans, validateKMeans } from './emit-kmeans';
 
 /** The output of a binary classifier: P(y = classes[1]), float32, shape [N]. */
 export const PROBABILITY_OUTPUT = 'probability';
@@ -197,6 +199,9 @@ function validateSpec(spec: PipelineSpec): string[] {
   const where = `model (${model.kind})`;
   checkFeatureNames(where, model.featureNames, columns);
   if (model.kind === 'logisticRegression') validateLogisticRegression(model, where);
+  else if (model.kind === 'multinomialLogisticRegression') validateMultinomialLogisticRegression(model, where);
+  else if (model.kind === 'linearRegression') validateLinearRegression(model, where);
+  else if (model.kind === 'kmeans') validateKMeans(model, where);
   else if (model.kind === 'treeEnsemble') validateTreeEnsemble(model, where);
   for (const key of Object.keys(spec.metadata ?? {})) {
     if (key.startsWith('plinth.'))

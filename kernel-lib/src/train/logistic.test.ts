@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { fitLogisticRegression, predictProba } from './logistic';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fitLogisticRegression, fitMultinomialLogisticRegression, predictMultinomial, predictProba } from './logistic';
+import { applyStages, fitStandardScaler } from './preprocess';
+import { loadDataset, seededRandom } from './test-support/datasets';
+import { runPythonJson } from './test-support/python';
 import type { Columns } from './types';
+
+// Multithreaded BLAS in the reference Python oversubscribes the shared cores (scikit-learn's
+// lbfgs on digits: 4 s with default threads, 0.15 s with one).
+process.env.OMP_NUM_THREADS ??= '1';
+process.env.OPENBLAS_NUM_THREADS ??= '1';
 
 /** Small seeded PRNG (mulberry32) and a Box-Muller normal, so tests are reproducible. */
 function rng(seed: number): { u: () => number; normal: () => number } {
@@ -205,5 +213,360 @@ describe('predictProba', () => {
     expect(p[1]).toBe(0.5);
     expect(p[2]).toBe(1);
     expect(() => predictProba(m, [Float64Array.from([1])])).toThrow(/2 features \(a, b\) but got 1 columns/);
+  });
+});
+
+interface SkLogistic {
+  coef: number[][];
+  intercept: number[];
+  proba: number[][];
+  exact?: { coef: number[]; intercept: number };
+}
+
+/** scikit-learn LogisticRegression fits (1.9 API: l1 via l1_ratio=1, no penalty via C=inf). */
+const SKLEARN_LOGISTIC = `
+import json, sys, warnings
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+warnings.simplefilter("ignore")
+d = json.load(sys.stdin)
+out = []
+for s in d["fits"]:
+    X = np.array(s["x"], dtype=float).T
+    y = np.array(s["y"], dtype=float)
+    sw = np.array(s["sw"], dtype=float) if s.get("sw") else None
+    kw = dict(C=s["C"], tol=s["tol"], max_iter=s["max_iter"])
+    if s["penalty"] == "l1":
+        # liblinear converges tightly where saga stalls (it penalises the intercept, so a large
+        # intercept_scaling makes that penalty negligible).
+        kw.update(l1_ratio=1.0, solver="liblinear", intercept_scaling=1e4)
+    elif s["penalty"] == "none":
+        kw.update(C=np.inf)
+    m = LogisticRegression(**kw).fit(X, y, sample_weight=sw)
+    out.append({"coef": m.coef_.tolist(), "intercept": m.intercept_.tolist(), "proba": m.predict_proba(X).tolist()})
+    if s["penalty"] == "l1" and s.get("exact"):
+        # An independent tight solve of the same problem: w = u - v, u, v >= 0, by L-BFGS-B.
+        from scipy.optimize import minimize
+        C, (n, p) = s["C"], X.shape
+        y01 = (y == y.max()).astype(float)
+        def f(v):
+            z = X @ (v[:p] - v[p:2 * p]) + v[-1]
+            r = C * (1 / (1 + np.exp(-z)) - y01)
+            g = X.T @ r
+            val = C * np.sum(np.logaddexp(0, z) - y01 * z) + v[:2 * p].sum()
+            return val, np.concatenate([g + 1, 1 - g, [r.sum()]])
+        res = minimize(f, np.zeros(2 * p + 1), jac=True, method="L-BFGS-B", bounds=[(0, None)] * (2 * p) + [(None, None)],
+                       options=dict(maxiter=100000, maxfun=100000, ftol=1e-15, gtol=1e-12, maxcor=30))
+        out[-1]["exact"] = {"coef": (res.x[:p] - res.x[p:2 * p]).tolist(), "intercept": float(res.x[-1])}
+print(json.dumps(out))
+`;
+
+function standardised(name: 'breast_cancer' | 'iris' | 'wine' | 'digits'): {
+  featureNames: string[];
+  columns: Float64Array[];
+  y: Float64Array;
+} {
+  const ds = loadDataset(name);
+  const scaler = fitStandardScaler(ds.featureNames, ds.columns);
+  return { featureNames: ds.featureNames, columns: applyStages([scaler], ds.columns), y: ds.y };
+}
+
+function relErr(a: readonly number[], b: readonly number[]): number {
+  const scale = Math.max(1e-12, ...b.map(Math.abs));
+  return Math.max(...a.map((v, j) => Math.abs(v - b[j]))) / scale;
+}
+
+function meanLogLoss(proba: ArrayLike<number>, y: ArrayLike<number>, classes: number[]): number {
+  const K = classes.length;
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s -= Math.log(proba[i * K + classes.indexOf(y[i])]);
+  return s / y.length;
+}
+
+describe('logistic regression vs scikit-learn', () => {
+  const bc = standardised('breast_cancer');
+  const multi = (['iris', 'wine', 'digits'] as const).map((name) => ({ name, ...standardised(name) }));
+  const fits: Record<string, unknown>[] = [];
+  const add = (data: { columns: Float64Array[]; y: Float64Array }, spec: Record<string, unknown>): number => {
+    fits.push({ x: data.columns.map((c) => Array.from(c)), y: Array.from(data.y), max_iter: 100000, ...spec });
+    return fits.length - 1;
+  };
+  // Labels 2 and 7 instead of 0 and 1: classes support.
+  const bc27 = { ...bc, y: bc.y.map((v) => (v === 1 ? 7 : 2)) };
+  const rand = seededRandom(5);
+  const bcWeights = Array.from(bc.y, () => 0.25 + 2 * rand());
+  const wineWeights = Array.from(multi[1].y, () => 0.25 + 2 * rand());
+  const cases = {
+    l2w: add(bc, { penalty: 'l2', C: 0.5, tol: 1e-10, sw: bcWeights }),
+    wineW: add(multi[1], { penalty: 'l2', C: 2, tol: 1e-10, sw: wineWeights }),
+    l2: add(bc, { penalty: 'l2', C: 1, tol: 1e-10 }),
+    l2c01: add(bc, { penalty: 'l2', C: 0.1, tol: 1e-10 }),
+    l1: add(bc, { penalty: 'l1', C: 1, tol: 1e-10, exact: true }),
+    l1c01: add(bc27, { penalty: 'l1', C: 0.1, tol: 1e-10 }),
+    iris: add(multi[0], { penalty: 'l2', C: 1, tol: 1e-10 }),
+    wine: add(multi[1], { penalty: 'l2', C: 0.5, tol: 1e-10 }),
+    digits: add(multi[2], { penalty: 'l2', C: 1, tol: 1e-4, max_iter: 100 }),
+    irisNone: add(multi[0], { penalty: 'none', C: 1, tol: 1e-8, max_iter: 2000 }),
+  };
+  let sk: SkLogistic[] = [];
+  beforeAll(() => {
+    sk = runPythonJson<SkLogistic[]>(SKLEARN_LOGISTIC, { fits });
+  }, 120_000);
+
+  it('binary L2 on standardised breast_cancer: coefficients within 1e-6 relative', () => {
+    for (const [key, C] of [
+      ['l2', 1],
+      ['l2c01', 0.1],
+    ] as const) {
+      const m = fitLogisticRegression({ ...bc, C, tol: 1e-10 });
+      const ref = sk[cases[key]];
+      const err = relErr([...m.coefficients, m.intercept], [...ref.coef[0], ref.intercept[0]]);
+      console.log(`binary l2 C=${C}: max rel coef diff vs sklearn ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-6);
+      // The default tol (1e-4) stays close to scikit-learn's converged fit too.
+      const d = fitLogisticRegression({ ...bc, C });
+      expect(relErr(d.coefficients, ref.coef[0])).toBeLessThan(1e-3);
+    }
+  });
+
+  it('binary L1 on standardised breast_cancer: the optimum, and liblinear within its intercept bias', () => {
+    const objective = (m: { coefficients: number[]; intercept: number }, data: typeof bc, C: number): number => {
+      const hi = Math.max(...data.y);
+      let f = m.coefficients.reduce((a, c) => a + Math.abs(c), 0);
+      for (let i = 0; i < data.y.length; i++) {
+        let z = m.intercept;
+        m.coefficients.forEach((c, j) => (z += c * data.columns[j][i]));
+        f += C * (Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))) - (data.y[i] === hi ? z : 0));
+      }
+      return f;
+    };
+    for (const [key, C, data] of [
+      ['l1', 1, bc],
+      ['l1c01', 0.1, bc27],
+    ] as const) {
+      const m = fitLogisticRegression({ ...data, C, penalty: 'l1', tol: 1e-10 });
+      const ref = sk[cases[key]];
+      const err = relErr([...m.coefficients, m.intercept], [...ref.coef[0], ref.intercept[0]]);
+      const zeros = m.coefficients.filter((c) => c === 0).length;
+      const fOurs = objective(m, data, C);
+      const fLib = objective({ coefficients: ref.coef[0], intercept: ref.intercept[0] }, data, C);
+      console.log(
+        `binary l1 C=${C}: max rel coef diff vs liblinear ${err.toExponential(2)}, objective ${fOurs} vs ${fLib}, ${zeros} zero coefficients`,
+      );
+      expect(err).toBeLessThan(5e-3);
+      expect(fOurs).toBeLessThanOrEqual(fLib + 1e-12 * fLib);
+      expect(zeros).toBeGreaterThan(5);
+      // Both put exact zeros in the same places.
+      ref.coef[0].forEach((c, j) => expect(m.coefficients[j] === 0, `coef ${j}`).toBe(c === 0));
+      if (ref.exact) {
+        const e = relErr([...m.coefficients, m.intercept], [...ref.exact.coef, ref.exact.intercept]);
+        console.log(`binary l1 C=${C}: max rel coef diff vs a tight scipy L-BFGS-B solve ${e.toExponential(2)}`);
+        expect(e).toBeLessThan(1e-5);
+      }
+      if (data === bc27) {
+        expect(m.classes).toEqual([2, 7]);
+        const p = predictProba(m, data.columns);
+        const diff = Math.max(...Array.from(p, (v, i) => Math.abs(v - ref.proba[i][1])));
+        console.log(`binary l1 C=${C}: max |P diff| vs liblinear ${diff.toExponential(2)}`);
+        expect(diff).toBeLessThan(1e-3);
+      }
+    }
+  });
+
+  it('multinomial on iris and wine: coefficients within 1e-4 relative, same accuracy and log-loss', () => {
+    for (const [key, k, C] of [
+      ['iris', 0, 1],
+      ['wine', 1, 0.5],
+    ] as const) {
+      const data = multi[k];
+      const m = fitMultinomialLogisticRegression({ ...data, C, tol: 1e-10, maxIter: 10000 });
+      const ref = sk[cases[key]];
+      const err = relErr(m.coefficients.flat(), ref.coef.flat());
+      const meanB = ref.intercept.reduce((a, b) => a + b, 0) / ref.intercept.length;
+      const errB = relErr(
+        m.intercepts,
+        ref.intercept.map((b) => b - meanB),
+      );
+      const { probabilities } = predictMultinomial(m, data.columns);
+      const ll = meanLogLoss(probabilities, data.y, m.classes);
+      const llRef = meanLogLoss(ref.proba.flat(), data.y, m.classes);
+      console.log(
+        `multinomial ${data.name} C=${C}: max rel coef diff ${err.toExponential(2)}, intercepts ${errB.toExponential(2)}, log-loss ${ll.toFixed(6)} vs ${llRef.toFixed(6)}`,
+      );
+      expect(err).toBeLessThan(1e-4);
+      expect(errB).toBeLessThan(1e-4);
+      expect(Math.abs(ll - llRef)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('sample weights: binary L2 and multinomial (wine) within 1e-5 relative of sklearn', () => {
+    const binary = fitLogisticRegression({ ...bc, C: 0.5, tol: 1e-10, sampleWeight: bcWeights });
+    const refB = sk[cases.l2w];
+    const errB = relErr([...binary.coefficients, binary.intercept], [...refB.coef[0], refB.intercept[0]]);
+    const multinomial = fitMultinomialLogisticRegression({
+      ...multi[1],
+      C: 2,
+      tol: 1e-10,
+      maxIter: 10000,
+      sampleWeight: wineWeights,
+    });
+    const refM = sk[cases.wineW];
+    const errM = relErr(multinomial.coefficients.flat(), refM.coef.flat());
+    console.log(
+      `weighted: binary l2 max rel coef diff ${errB.toExponential(2)}, multinomial wine ${errM.toExponential(2)}`,
+    );
+    expect(errB).toBeLessThan(1e-5);
+    expect(errM).toBeLessThan(1e-5);
+  });
+
+  it('multinomial on digits (64 features, 10 classes) at default settings: accuracy and log-loss as sklearn', () => {
+    const data = multi[2];
+    const m = fitMultinomialLogisticRegression({ ...data });
+    const ref = sk[cases.digits];
+    const { probabilities, label } = predictMultinomial(m, data.columns);
+    const acc = label.reduce((a, l, i) => a + (l === data.y[i] ? 1 : 0), 0) / data.y.length;
+    const refLabel = ref.proba.map((row) => row.indexOf(Math.max(...row)));
+    const accRef = refLabel.reduce((a, l, i) => a + (l === data.y[i] ? 1 : 0), 0) / data.y.length;
+    const ll = meanLogLoss(probabilities, data.y, m.classes);
+    const llRef = meanLogLoss(ref.proba.flat(), data.y, m.classes);
+    console.log(
+      `multinomial digits: accuracy ${acc.toFixed(4)} vs ${accRef.toFixed(4)}, log-loss ${ll.toFixed(5)} vs ${llRef.toFixed(5)}`,
+    );
+    expect(Math.abs(acc - accRef)).toBeLessThanOrEqual(0.01);
+    expect(Math.abs(ll - llRef)).toBeLessThan(0.01);
+  });
+
+  it('multinomial without penalty: the same probabilities as sklearn (C=inf)', () => {
+    const data = multi[0];
+    const m = fitMultinomialLogisticRegression({ ...data, penalty: 'none', tol: 1e-8, maxIter: 5000 });
+    const ref = sk[cases.irisNone];
+    const { probabilities } = predictMultinomial(m, data.columns);
+    const ll = meanLogLoss(probabilities, data.y, m.classes);
+    const llRef = meanLogLoss(ref.proba.flat(), data.y, m.classes);
+    console.log(`multinomial iris unpenalised: log-loss ${ll.toExponential(4)} vs ${llRef.toExponential(4)}`);
+    // Iris is nearly separable without a penalty: both reach a tiny loss.
+    expect(ll).toBeLessThan(0.05);
+    expect(Math.abs(ll - llRef)).toBeLessThan(0.02);
+  });
+});
+
+describe('fitMultinomialLogisticRegression', () => {
+  it('has a vanishing penalised gradient at the optimum (with sample weights and arbitrary labels)', () => {
+    const data = standardised('wine');
+    const y = data.y.map((v) => [-5, 10, 42][v]);
+    const r = seededRandom(9);
+    const sw = Float64Array.from(y, () => 0.5 + r());
+    const C = 0.3;
+    const m = fitMultinomialLogisticRegression({ ...data, y, C, sampleWeight: sw, tol: 1e-10, maxIter: 10000 });
+    expect(m.classes).toEqual([-5, 10, 42]);
+    const { probabilities } = predictMultinomial(m, data.columns);
+    const K = 3;
+    const p = data.columns.length;
+    let worst = 0;
+    const sumW = sw.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < K; k++) {
+      for (let j = 0; j <= p; j++) {
+        let g = j < p ? m.coefficients[k][j] : 0;
+        for (let i = 0; i < y.length; i++) {
+          const res = C * sw[i] * (probabilities[i * K + k] - (m.classes[k] === y[i] ? 1 : 0));
+          g += res * (j < p ? data.columns[j][i] : 1);
+        }
+        worst = Math.max(worst, Math.abs(g) / (C * sumW));
+      }
+    }
+    expect(worst).toBeLessThan(1e-8);
+    expect(Math.abs(m.intercepts.reduce((a, b) => a + b, 0))).toBeLessThan(1e-12);
+  });
+
+  it('with two classes equals the binary model at 2C (w_binary = w_1 - w_0)', () => {
+    const { X, y } = simulate(400, [0.9, -0.6, 0.3], 0.2, 17);
+    const names = ['a', 'b', 'c'];
+    const multi = fitMultinomialLogisticRegression({
+      featureNames: names,
+      columns: X,
+      y,
+      C: 0.7,
+      tol: 1e-12,
+      maxIter: 1000,
+    });
+    const binary = fitLogisticRegression({ featureNames: names, columns: X, y, C: 1.4, tol: 1e-12 });
+    binary.coefficients.forEach((c, j) =>
+      expect(multi.coefficients[1][j] - multi.coefficients[0][j]).toBeCloseTo(c, 8),
+    );
+    expect(multi.intercepts[1] - multi.intercepts[0]).toBeCloseTo(binary.intercept, 8);
+  });
+
+  it('rejects bad input with clear errors', () => {
+    const X = [Float64Array.from([1, 2, 3])];
+    const base = { featureNames: ['x'], columns: X };
+    expect(() => fitMultinomialLogisticRegression({ ...base, y: [0, NaN, 1] })).toThrow(/label y at row 1 is NaN/);
+    expect(() => fitMultinomialLogisticRegression({ ...base, y: [4, 4, 4] })).toThrow(
+      /at least two classes; got only 4/,
+    );
+    expect(() => fitMultinomialLogisticRegression({ ...base, y: [0, 1] })).toThrow(/column 'x' has 3 rows but y has 2/);
+    expect(() =>
+      fitMultinomialLogisticRegression({ ...base, columns: [Float64Array.from([1, NaN, 3])], y: [0, 1, 2] }),
+    ).toThrow(/column 'x' has a missing value \(NaN\) at row 1/);
+    expect(() => fitMultinomialLogisticRegression({ ...base, y: [0, 1, 2], C: -1 })).toThrow(/C must be a positive/);
+  });
+});
+
+describe('binary classes and penalties', () => {
+  it('accepts any two label values and predicts P(classes[1])', () => {
+    const { X, y } = simulate(300, [1, -1], 0.2, 11);
+    const m01 = fitLogisticRegression({ featureNames: ['a', 'b'], columns: X, y, tol: 1e-12 });
+    const mpm = fitLogisticRegression({
+      featureNames: ['a', 'b'],
+      columns: X,
+      y: y.map((v) => (v ? 1 : -1)),
+      tol: 1e-12,
+    });
+    expect(m01.classes).toEqual([0, 1]);
+    expect(mpm.classes).toEqual([-1, 1]);
+    expect(mpm.coefficients[0]).toBeCloseTo(m01.coefficients[0], 12);
+    expect(mpm.intercept).toBeCloseTo(m01.intercept, 12);
+    expect(() => fitLogisticRegression({ featureNames: ['a', 'b'], columns: X, y, penalty: 'l3' as 'l1' })).toThrow(
+      /penalty must be 'l2', 'l1' or 'none'/,
+    );
+  });
+
+  it('without a penalty reaches the unpenalised optimum (ln 2 on the symmetric problem)', () => {
+    const X = [Float64Array.from([1, 1, 1, -1, -1, -1])];
+    const m = fitLogisticRegression({
+      featureNames: ['x'],
+      columns: X,
+      y: [1, 1, 0, 0, 0, 1],
+      penalty: 'none',
+      tol: 1e-12,
+    });
+    expect(m.coefficients[0]).toBeCloseTo(Math.log(2), 10);
+  });
+
+  it('L1 with a tiny C zeroes every coefficient and keeps the intercept at the log-odds', () => {
+    const { X, y } = simulate(200, [1, -1, 0.5], 0.4, 13);
+    const m = fitLogisticRegression({ featureNames: ['a', 'b', 'c'], columns: X, y, penalty: 'l1', C: 1e-4 });
+    expect(m.coefficients).toEqual([0, 0, 0]);
+    const ybar = y.reduce((a, b) => a + b, 0) / y.length;
+    expect(m.intercept).toBeCloseTo(Math.log(ybar / (1 - ybar)), 4);
+  });
+});
+
+describe('predictMultinomial', () => {
+  it('evaluates the softmax, labels with class values and takes the first class on ties', () => {
+    const model = {
+      kind: 'multinomialLogisticRegression' as const,
+      featureNames: ['x'],
+      classes: [10, 20, 30],
+      coefficients: [[-1], [0], [1]],
+      intercepts: [0, 0, 0],
+    };
+    const { probabilities, label } = predictMultinomial(model, [Float64Array.from([0, 2, -1000, NaN])]);
+    expect(Array.from(probabilities!.subarray(0, 3))).toEqual([1 / 3, 1 / 3, 1 / 3]);
+    const e = [Math.exp(-2), 1, Math.exp(2)];
+    const s = e[0] + e[1] + e[2];
+    e.forEach((v, k) => expect(probabilities![3 + k]).toBeCloseTo(v / s, 15));
+    expect(probabilities![6]).toBe(1);
+    expect(Array.from(label!)).toEqual([10, 30, 10, NaN]);
+    expect(() => predictMultinomial(model, [])).toThrow(/1 features \(x\) but got 0 columns/);
   });
 });

@@ -20,7 +20,9 @@ const SETUP_HINT =
 export function runPython(args: string[], input?: string | Uint8Array): string {
   if (!existsSync(python)) throw new Error(`no Python at ${python}: ${SETUP_HINT}`);
   try {
-    return execFileSync(python, args, { input, stdio: 'pipe', maxBuffer: 1 << 30 }).toString();
+    // One BLAS thread unless asked otherwise: on a shared 2-core machine more threads only contend.
+    const env = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...process.env };
+    return execFileSync(python, args, { input, env, stdio: 'pipe', maxBuffer: 1 << 30 }).toString();
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim() ?? String(e);
     const last = stderr.split('\n').pop() ?? '';
