@@ -1,82 +1,348 @@
 import type { Table } from 'apache-arrow';
 import type { Pipeline, PipelineInput } from '@plinth/schema';
 import { fitImputer, fitStandardScaler, applyStages } from '../train/preprocess';
-import { fitLogisticRegression, predictProba } from '../train/logistic';
-import { accuracy, logLoss, rocAuc } from '../train/metrics';
-import type { LogisticRegressionModel, TransformerStage } from '../train/types';
+import { fitLogisticRegression, fitMultinomialLogisticRegression } from '../train/logistic';
+import { fitLinearRegression, type LinearRegressionOptions } from '../train/linear';
+import { fitGbt, type GbtOptions, type GbtObjective } from '../train/gbt';
+import { fitRandomForest, type RandomForestOptions } from '../train/forest';
+import { predict } from '../train/predict';
+import { accuracy, calibrationError, f1, logLoss, mae, multiLogLoss, prAuc, r2, rmse, rocAuc } from '../train/metrics';
+import type { Columns, Model, Predictions, TransformerStage } from '../train/types';
+import { outputsOf } from '../onnx/compile';
 import { columnsWithRole, numericColumns, SOURCE_KEY } from '../example-store';
-import { progress } from '../display';
+import { progress, type Progress } from '../display';
+
+/** The models {@link train} fits. */
+export type TrainModel = 'logisticRegression' | 'linearRegression' | 'gbt' | 'randomForest';
+/** What the label is: 0/1 (or any two values), a few classes, or a number. */
+export type Task = 'binary' | 'multiclass' | 'regression';
+
+/** Hyperparameters of the gradient-boosted trees (LightGBM's names and defaults; see docs/training.md). */
+export type GbtParams = Partial<
+  Omit<GbtOptions, 'featureNames' | 'columns' | 'y' | 'validation' | 'onIteration' | 'sampleWeight' | 'numClass'>
+> & { objective?: GbtObjective };
+/** Hyperparameters of the random forest (scikit-learn's defaults). */
+export type RandomForestParams = Partial<
+  Omit<RandomForestOptions, 'featureNames' | 'columns' | 'y' | 'task' | 'onTree' | 'sampleWeight'>
+>;
+/** Hyperparameters of linear regression: penalty 'none' (OLS), 'l2' (ridge), 'l1' (lasso), 'elasticnet'. */
+export type LinearParams = Partial<Pick<LinearRegressionOptions, 'penalty' | 'alpha' | 'l1Ratio' | 'maxIter' | 'tol'>>;
+/** Hyperparameters of logistic regression (scikit-learn's): C, penalty 'l2' | 'l1' | 'none'. */
+export interface LogisticParams {
+  C?: number;
+  penalty?: 'l2' | 'l1' | 'none';
+  maxIter?: number;
+  tol?: number;
+}
 
 export interface TrainOptions {
   /** Training rows (e.g. an example set loaded with `loadExampleSet`). */
   data: Table;
-  /** Rows to evaluate on; metrics are computed on both. */
+  /** Rows to evaluate on (and to stop early on, for gbt); metrics are computed on both. */
   validation?: Table;
   /** The label column (default: the example set's only label). */
   label?: string;
   /** Feature columns (default: every feature column of the example set). */
   features?: string[];
-  model?: 'logisticRegression';
-  /** Inverse L2 strength, as in scikit-learn (default 1.0). */
+  /** Default 'logisticRegression'. */
+  model?: TrainModel;
+  /**
+   * Default: 'regression' for linearRegression; else 'binary' when the label takes exactly two
+   * values, 'regression' when it has non-integer values; a label with more than two integer
+   * values must say 'multiclass' or 'regression'.
+   */
+  task?: Task;
+  /** The model's hyperparameters (see the Params types and docs/training.md). */
+  params?: GbtParams | RandomForestParams | LinearParams | LogisticParams;
+  /** Inverse L2 strength of logistic regression, as in scikit-learn (default 1.0); same as params.C. */
   C?: number;
+  /** Iterations of logistic regression's solver (default 100); same as params.maxIter. */
   maxIter?: number;
   /** Show progress as an updating notebook display (default true). */
   display?: boolean;
 }
 
+/** Metrics of one split; which ones are present depends on the task. */
 export interface Metrics {
-  auc: number;
-  logLoss: number;
-  accuracy: number;
   rows: number;
-  positiveRate: number;
+  /** binary */
+  auc?: number;
+  prAuc?: number;
+  logLoss?: number;
+  accuracy?: number;
+  f1?: number;
+  calibrationError?: number;
+  positiveRate?: number;
+  /** multiclass: accuracy, logLoss and macro-averaged F1 */
+  macroF1?: number;
+  /** regression */
+  rmse?: number;
+  mae?: number;
+  r2?: number;
 }
 
 /** A trained pipeline: fitted stages and model, ready to compile and publish. */
 export interface TrainResult {
   featureNames: string[];
   label: string;
+  task: Task;
   stages: TransformerStage[];
-  model: LogisticRegressionModel;
+  model: Model;
   metrics: { train: Metrics; validation?: Metrics };
-  /** |coefficient| on standardised features: how much each feature moves the score. */
+  /**
+   * How much each feature matters, largest first: total split gain (gbt), mean impurity
+   * decrease (randomForest), |coefficient| on standardised features (linear models).
+   */
   importance: { feature: string; importance: number }[];
+  /** Per iteration (gbt): the objective's loss on the training and validation rows. */
+  history?: { iteration: number; trainLoss?: number; validLoss?: number }[];
   /** Where each feature comes from (`view:feature`), from the example set's metadata. */
   sources: Record<string, string | undefined>;
   config: Record<string, unknown>;
 }
 
-function labelsOf(table: Table, label: string): Float64Array {
+/** The label column as numbers, with a clear error for a missing value. */
+function labelsOf(table: Table, label: string, split: string): Float64Array {
   const [y] = numericColumns(table, [label]);
-  for (let i = 0; i < y.length; i++) {
-    if (y[i] !== 0 && y[i] !== 1) throw new Error(`label '${label}' must be 0 or 1; row ${i} has ${y[i]}`);
-  }
+  for (let i = 0; i < y.length; i++)
+    if (!Number.isFinite(y[i])) throw new Error(`label '${label}' has no finite value in ${split} row ${i} (${y[i]})`);
   return y;
 }
 
-function evaluate(y: Float64Array, p: Float64Array): Metrics {
-  const pred = Float64Array.from(p, (v) => (v >= 0.5 ? 1 : 0));
-  let pos = 0;
-  for (const v of y) pos += v;
+function inferTask(model: TrainModel, label: string, y: Float64Array): Task {
+  if (model === 'linearRegression') return 'regression';
+  const distinct = new Set<number>();
+  let integral = true;
+  for (const v of y) {
+    if (!Number.isInteger(v)) integral = false;
+    if (distinct.size <= 2) distinct.add(v);
+  }
+  if (distinct.size === 2) return 'binary';
+  if (!integral) return 'regression';
+  if (distinct.size < 2) throw new Error(`label '${label}' has a single value (${[...distinct][0]}): nothing to learn`);
+  throw new Error(`label '${label}' has more than two integer values: pass task: 'multiclass' or task: 'regression'`);
+}
+
+/** Distinct label values, sorted: the classes of a classifier (index = encoded label). */
+function classesOf(y: Float64Array): number[] {
+  return [...new Set(y)].sort((a, b) => a - b);
+}
+
+/** Labels as class indices; a value not among `classes` (validation only) is named. */
+function encode(y: Float64Array, classes: number[], label: string, split: string): Float64Array {
+  const index = new Map(classes.map((c, k) => [c, k]));
+  return Float64Array.from(y, (v, i) => {
+    const k = index.get(v);
+    if (k === undefined)
+      throw new Error(
+        `label '${label}' in ${split} row ${i} is ${v}, not a class seen in training (${classes.join(', ')})`,
+      );
+    return k;
+  });
+}
+
+function evaluate(task: Task, y: Float64Array, out: Predictions, classes: number[]): Metrics {
+  const rows = y.length;
+  if (task === 'regression') {
+    const p = out.prediction!;
+    return { rows, rmse: rmse(y, p), mae: mae(y, p), r2: r2(y, p) };
+  }
+  if (task === 'binary') {
+    const t = encode(y, classes, 'label', 'evaluation');
+    const p = out.probability!;
+    const pred = Float64Array.from(p, (v) => (v >= 0.5 ? 1 : 0));
+    let pos = 0;
+    for (const v of t) pos += v;
+    const m: Metrics = { rows, logLoss: logLoss(t, p), accuracy: accuracy(t, pred), positiveRate: pos / rows };
+    // AUC needs both classes; a validation split may lack one.
+    if (pos > 0 && pos < rows) Object.assign(m, { auc: rocAuc(t, p), prAuc: prAuc(t, p) });
+    return { ...m, f1: f1(t, pred), calibrationError: calibrationError(t, p) };
+  }
+  const t = encode(y, classes, 'label', 'evaluation');
+  const labels = Float64Array.from(out.label!, (v) => classes.indexOf(v));
   return {
-    auc: rocAuc(y, p),
-    logLoss: logLoss(y, p),
-    accuracy: accuracy(y, pred),
-    rows: y.length,
-    positiveRate: pos / y.length,
+    rows,
+    accuracy: accuracy(t, labels),
+    logLoss: multiLogLoss(t, out.probabilities!, classes.length),
+    macroF1: f1(t, labels, { average: 'macro', labels: classes.map((_, k) => k) }),
   };
 }
 
+const fmt = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(4));
+
+/** The headline metric of a task, for progress lines. */
+function headline(task: Task, m: Metrics): string {
+  return task === 'regression'
+    ? `RMSE ${fmt(m.rmse)}`
+    : task === 'binary'
+      ? `AUC ${fmt(m.auc)}`
+      : `accuracy ${fmt(m.accuracy)}`;
+}
+
+interface Fitted {
+  model: Model;
+  stages: TransformerStage[];
+  importance: number[];
+  history?: TrainResult['history'];
+  config: Record<string, unknown>;
+}
+
+/** Imputer + standard scaler (linear models need both; trees handle NaN and scale themselves). */
+function linearStages(featureNames: string[], X: Columns): { stages: TransformerStage[]; Z: Columns } {
+  const imputer = fitImputer(featureNames, X);
+  const imputed = applyStages([imputer], X);
+  const scaler = fitStandardScaler(featureNames, imputed);
+  return { stages: [imputer, scaler], Z: applyStages([scaler], imputed) };
+}
+
+function fitModel(
+  kind: TrainModel,
+  task: Task,
+  featureNames: string[],
+  X: Columns,
+  t: Float64Array,
+  classes: number[],
+  opts: TrainOptions,
+  valid: { X: Columns; t: Float64Array } | undefined,
+  show: Progress | null,
+): Fitted {
+  const params = (opts.params ?? {}) as Record<string, unknown>;
+  if (kind === 'logisticRegression' || kind === 'linearRegression') {
+    const { stages, Z } = linearStages(featureNames, X);
+    const maxIter =
+      (params.maxIter as number | undefined) ?? opts.maxIter ?? (kind === 'linearRegression' ? 1000 : 100);
+    const onIteration = (it: number, loss: number) =>
+      show?.update(Math.min(0.95, it / Math.min(maxIter, 30)), `iteration ${it}, loss ${loss.toFixed(5)}`);
+    let model: Model;
+    let config: Record<string, unknown>;
+    if (kind === 'linearRegression') {
+      if (task !== 'regression')
+        throw new Error(
+          `linearRegression predicts a number; task '${task}' needs logisticRegression, gbt or randomForest`,
+        );
+      const p = params as LinearParams;
+      config = {
+        penalty: p.penalty ?? 'none',
+        alpha: p.alpha ?? 1,
+        l1Ratio: p.l1Ratio ?? 0.5,
+        maxIter,
+        tol: p.tol ?? 1e-4,
+      };
+      model = fitLinearRegression({ featureNames, columns: Z, y: t, ...p, maxIter });
+    } else {
+      if (task === 'regression')
+        throw new Error(
+          `logisticRegression is a classifier; for task 'regression' use linearRegression, gbt or randomForest`,
+        );
+      const p = params as LogisticParams;
+      const C = p.C ?? opts.C ?? 1.0;
+      config = { C, penalty: p.penalty ?? 'l2', maxIter, tol: p.tol ?? 1e-4 };
+      // Fitted on the original label values: the model's classes are then the real ones.
+      const y = Float64Array.from(t, (k) => classes[k]);
+      if (task === 'binary')
+        model = fitLogisticRegression({
+          featureNames,
+          columns: Z,
+          y,
+          C,
+          penalty: p.penalty,
+          maxIter,
+          tol: p.tol,
+          onIteration,
+        });
+      else {
+        if (p.penalty === 'l1')
+          throw new Error(`multinomial logistic regression supports penalty 'l2' or 'none', not 'l1'`);
+        model = fitMultinomialLogisticRegression({
+          featureNames,
+          columns: Z,
+          y,
+          C,
+          penalty: p.penalty,
+          maxIter,
+          tol: p.tol,
+          onIteration,
+        });
+      }
+    }
+    const fittedModel = model;
+    const coef =
+      fittedModel.kind === 'multinomialLogisticRegression'
+        ? featureNames.map((_, j) => Math.max(...fittedModel.coefficients.map((row) => Math.abs(row[j]))))
+        : (fittedModel as { coefficients: number[] }).coefficients.map(Math.abs);
+    return {
+      model,
+      stages,
+      importance: coef,
+      config: { ...config, preprocessing: ['imputer(mean)', 'standardScaler'] },
+    };
+  }
+  if (kind === 'gbt') {
+    const p = params as GbtParams;
+    const objective: GbtObjective =
+      p.objective ?? (task === 'binary' ? 'binary' : task === 'multiclass' ? 'multiclass' : 'regression');
+    const isClassifier = objective === 'binary' || objective === 'multiclass';
+    if (isClassifier !== (task !== 'regression') || (objective === 'binary') !== (task === 'binary'))
+      throw new Error(`objective '${objective}' does not fit task '${task}'`);
+    const total = p.numIterations ?? 100;
+    const r = fitGbt({
+      ...p,
+      objective,
+      featureNames,
+      columns: X,
+      y: t,
+      ...(task === 'multiclass' ? { numClass: classes.length } : {}),
+      ...(valid ? { validation: { columns: valid.X, y: valid.t } } : {}),
+      onIteration: ({ iteration, trainLoss, validLoss }) =>
+        show?.update(
+          iteration / total,
+          `iteration ${iteration}/${total}` +
+            (trainLoss !== undefined ? `, train loss ${trainLoss.toFixed(5)}` : '') +
+            (validLoss !== undefined ? `, validation loss ${validLoss.toFixed(5)}` : ''),
+        ),
+    });
+    const model = task === 'regression' ? r.model : { ...r.model, classes };
+    return {
+      model,
+      stages: [],
+      importance: r.featureImportance.gain,
+      history: r.history,
+      config: { ...(r.model.params ?? {}), bestIteration: r.bestIteration },
+    };
+  }
+  if (kind === 'randomForest') {
+    const p = params as RandomForestParams;
+    const y = task === 'regression' ? t : Float64Array.from(t, (k) => classes[k]);
+    const r = fitRandomForest({
+      ...p,
+      featureNames,
+      columns: X,
+      y,
+      task: task === 'regression' ? 'regression' : 'classification',
+      onTree: (done, total) => show?.update(done / total, `tree ${done}/${total}`),
+    });
+    return {
+      model: r.model,
+      stages: [],
+      importance: r.featureImportance,
+      config: { ...(r.model.params ?? {}), ...(r.oobScore !== undefined ? { oobScore: r.oobScore } : {}) },
+    };
+  }
+  throw new Error(`unknown model '${String(kind)}' (one of logisticRegression, linearRegression, gbt, randomForest)`);
+}
+
 /**
- * Trains a model locally on an Arrow table: mean imputation, standard scaling and a
- * logistic regression, with metrics on the training and validation rows. Shows progress in
- * the notebook.
+ * Trains a model locally on an Arrow table (an example set, or any table with a label and
+ * numeric feature columns): logistic or linear regression (with mean imputation and standard
+ * scaling), gradient-boosted trees or a random forest (missing values handled by the trees).
+ * Computes the task's metrics on the training and validation rows and feature importances,
+ * and shows progress (iterations, validation loss) as an updating notebook display.
  *
  * @example
  * const examples = await plinth.loadExampleSet('clicks_train');
  * const { train: tr, test } = splitByTime(examples, 0.8);
- * const result = train({ data: tr, validation: test });
- * result.metrics.validation?.auc; // e.g. 0.74
+ * const result = train({ data: tr, validation: test, model: 'gbt', params: { numLeaves: 15, earlyStoppingRounds: 10 } });
+ * result.metrics.validation?.auc; // e.g. 0.78
  */
 export function train(opts: TrainOptions): TrainResult {
   const label = opts.label ?? columnsWithRole(opts.data, 'label')[0];
@@ -84,34 +350,37 @@ export function train(opts: TrainOptions): TrainResult {
   const featureNames = opts.features ?? columnsWithRole(opts.data, 'feature');
   if (featureNames.length === 0) throw new Error('no feature columns: pass `features`, or train on an example set');
   if (featureNames.includes(label)) throw new Error(`label '${label}' cannot also be a feature`);
-  const model = opts.model ?? 'logisticRegression';
-  if (model !== 'logisticRegression') throw new Error(`unknown model '${String(model)}'`);
-  const show = opts.display !== false ? progress(`Training ${model}`) : null;
+  const kind = opts.model ?? 'logisticRegression';
+  if (!['logisticRegression', 'linearRegression', 'gbt', 'randomForest'].includes(kind))
+    throw new Error(`unknown model '${String(kind)}' (one of logisticRegression, linearRegression, gbt, randomForest)`);
 
   const X = numericColumns(opts.data, featureNames);
-  const y = labelsOf(opts.data, label);
-  const imputer = fitImputer(featureNames, X);
-  const imputed = applyStages([imputer], X);
-  const scaler = fitStandardScaler(featureNames, imputed);
-  const stages: TransformerStage[] = [imputer, scaler];
-  const Z = applyStages([scaler], imputed);
-  const maxIter = opts.maxIter ?? 100;
-  const fitted = fitLogisticRegression({
-    featureNames,
-    columns: Z,
-    y,
-    C: opts.C ?? 1.0,
-    maxIter,
-    onIteration: (it, loss) => show?.update(Math.min(0.95, it / 15), `iteration ${it}, loss ${loss.toFixed(5)}`),
-  });
-  const trainMetrics = evaluate(y, predictProba(fitted, Z));
-  let validation: Metrics | undefined;
+  const y = labelsOf(opts.data, label, 'training');
+  const task = opts.task ?? inferTask(kind, label, y);
+  const classes = task === 'regression' ? [] : classesOf(y);
+  if (task === 'binary' && classes.length !== 2)
+    throw new Error(`task 'binary' needs exactly two label values; '${label}' has ${classes.length}`);
+  if (task === 'multiclass' && classes.length < 3)
+    throw new Error(`task 'multiclass' needs at least three label values; '${label}' has ${classes.length}`);
+  const t = task === 'regression' ? y : encode(y, classes, label, 'training');
+  let valid: { X: Columns; y: Float64Array; t: Float64Array } | undefined;
   if (opts.validation) {
-    const Xv = applyStages(stages, numericColumns(opts.validation, featureNames));
-    validation = evaluate(labelsOf(opts.validation, label), predictProba(fitted, Xv));
+    const yv = labelsOf(opts.validation, label, 'validation');
+    valid = {
+      X: numericColumns(opts.validation, featureNames),
+      y: yv,
+      t: task === 'regression' ? yv : encode(yv, classes, label, 'validation'),
+    };
   }
+
+  const show = opts.display !== false ? progress(`Training ${kind} (${task})`) : null;
+  const fitted = fitModel(kind, task, featureNames, X, t, classes, opts, valid, show);
+  const score = (cols: Columns, yy: Float64Array) =>
+    evaluate(task, yy, predict(fitted.model, applyStages(fitted.stages, cols)), classes);
+  const trainMetrics = score(X, y);
+  const validation = valid ? score(valid.X, valid.y) : undefined;
   show?.done(
-    `done: train AUC ${trainMetrics.auc.toFixed(4)}${validation ? `, validation AUC ${validation.auc.toFixed(4)}` : ''}`,
+    `done: train ${headline(task, trainMetrics)}${validation ? `, validation ${headline(task, validation)}` : ''}`,
   );
   const sources = Object.fromEntries(
     featureNames.map((f) => [f, opts.data.schema.fields.find((x) => x.name === f)?.metadata.get(SOURCE_KEY)]),
@@ -119,21 +388,16 @@ export function train(opts: TrainOptions): TrainResult {
   return {
     featureNames,
     label,
-    stages,
-    model: fitted,
+    task,
+    stages: fitted.stages,
+    model: fitted.model,
     metrics: { train: trainMetrics, ...(validation ? { validation } : {}) },
     importance: featureNames
-      .map((f, j) => ({ feature: f, importance: Math.abs(fitted.coefficients[j]) }))
+      .map((f, j) => ({ feature: f, importance: fitted.importance[j] }))
       .sort((a, b) => b.importance - a.importance),
+    ...(fitted.history ? { history: fitted.history } : {}),
     sources,
-    config: {
-      model,
-      C: opts.C ?? 1.0,
-      maxIter,
-      label,
-      features: featureNames,
-      preprocessing: ['imputer(mean)', 'standardScaler'],
-    },
+    config: { model: kind, task, label, features: featureNames, ...fitted.config },
   };
 }
 
@@ -171,6 +435,6 @@ export function pipelineSpec(
     transformer: result.stages,
     model: result.model,
     postprocessor: { kind: 'identity' },
-    outputs: [{ name: 'probability', type: 'float32' }],
+    outputs: outputsOf(result.model).map((o) => ({ name: o, type: 'float32' })),
   };
 }
