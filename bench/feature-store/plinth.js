@@ -13,6 +13,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+const { runPhase } = require('../common.js');
 
 const dist = path.join(__dirname, '..', '..', 'server', 'dist');
 const { loadConfig } = require(path.join(dist, 'config'));
@@ -202,12 +203,4 @@ async function stats() {
   report({ rows: s.rows, columns: columns.length, seconds });
 }
 
-const phases = { gen, setup, push, join, stats };
-if (!phases[phase]) {
-  process.stderr.write(`unknown phase '${phase}' (one of ${Object.keys(phases).join(', ')})\n`);
-  process.exit(2);
-}
-phases[phase]().catch((e) => {
-  process.stderr.write(`${e.stack ?? e}\n`);
-  process.exit(1);
-});
+runPhase({ gen, setup, push, join, stats }, phase);

@@ -6,16 +6,7 @@
 #   npm run bench:feature-store -- --scale smoke  # a quick check of the whole path
 #
 # Writes bench/results/feature-store.json and .md. Data goes to bench/.data (gitignored).
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-scale=full
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --scale) scale="$2"; shift 2 ;;
-    *) echo "unknown argument $1 (use --scale smoke|full)" >&2; exit 2 ;;
-  esac
-done
+source "$(dirname "$0")/../common.sh"
 case "$scale" in
   # peer: the size both sides run; full: the issue's size, Plinth only (see the results note).
   smoke) peer=(--labels 100000 --entities 10000 --rows 50000); full=(--labels 300000 --entities 10000 --rows 100000); push=200000 ;;

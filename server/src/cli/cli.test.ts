@@ -46,7 +46,8 @@ function plinth(args: string[], env: Record<string, string> = {}, timeoutMs = 60
 }
 
 async function waitForHealth(url: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  // Generous: a cold start on a busy CI machine can take tens of seconds.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`plinth serve exited with ${child.exitCode}: ${log()}`);
     try {

@@ -35,7 +35,8 @@ describe('plinth worker', () => {
     env = { PLINTH_DATA_DIR: tempDir('worker'), PLINTH_LAKE_DIR: await sharedDemoLake(), PLINTH_PORT: String(port) };
     const serve = start(['serve', '--no-jobs'], env);
     client = new PlinthClient({ baseUrl: `http://127.0.0.1:${port}` });
-    const deadline = Date.now() + 30_000;
+    // Generous: a cold start on a busy CI machine can take tens of seconds.
+    const deadline = Date.now() + 90_000;
     for (;;) {
       try {
         await client.health();

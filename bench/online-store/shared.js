@@ -1,0 +1,34 @@
+'use strict';
+/** What both sides of bench/online-store share: the view, its 50 features and the request bodies. */
+
+const VIEW = 'user_stats';
+const FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`);
+const REFS = FEATURES.map((f) => `${VIEW}:${f}`);
+
+/** A small seeded PRNG (mulberry32): the same entity ids on every side and every run. */
+function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `count` request bodies of `perRequest` random entity ids in [0, entities). Plinth's
+ * `POST /api/v1/online-features` and Feast's `POST /get-online-features` take the same body:
+ * `{"features": ["view:feature", ...], "entities": {"user_id": [...]}}`, so both sides get the
+ * very same bytes.
+ */
+function bodies(entities, perRequest, count, seed = 42) {
+  const rnd = prng(seed + perRequest);
+  return Array.from({ length: count }, () => {
+    const ids = Array.from({ length: perRequest }, () => Math.floor(rnd() * entities));
+    return JSON.stringify({ features: REFS, entities: { user_id: ids } });
+  });
+}
+
+module.exports = { VIEW, FEATURES, REFS, prng, bodies };
