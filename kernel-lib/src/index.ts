@@ -15,3 +15,4 @@ export * from './onnx';
 export * from './online';
 export { PlinthClient, InferenceClient, ProblemError, formatProblem } from '@plinth/schema';
 export type * from '@plinth/schema';
+export * from './pipeline/model-file';

@@ -23,6 +23,7 @@ export interface DocumentTypes {
   'materialize-request': T.MaterializeRequest;
   statistics: T.DatasetStatistics;
   'quality-report': T.QualityReport;
+  'model-file': T.ModelFile;
 }
 export type DocumentKind = keyof DocumentTypes;
 
@@ -42,6 +43,7 @@ const schemaRefs: Record<DocumentKind, string> = {
   'materialize-request': 'job.json#/$defs/MaterializeRequest',
   statistics: 'statistics.json',
   'quality-report': 'quality.json',
+  'model-file': 'model-file.json',
 };
 
 export const documentKinds = Object.keys(schemaRefs) as DocumentKind[];

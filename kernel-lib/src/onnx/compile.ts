@@ -96,7 +96,7 @@ export function outputsOf(model: Model): OutputName[] {
  * ```
  */
 export function compilePipeline(spec: PipelineSpec): Uint8Array {
-  const names = validateSpec(spec);
+  const names = validatePipelineSpec(spec);
   const model = spec.model;
   const b = new GraphBuilder({
     graphName: 'plinth_pipeline',
@@ -165,7 +165,7 @@ export function compilePipeline(spec: PipelineSpec): Uint8Array {
  * ```
  */
 export function evaluatePipeline(spec: PipelineSpec, columns: Float64Array[]): Predictions {
-  const names = validateSpec(spec);
+  const names = validatePipelineSpec(spec);
   if (columns.length !== names.length)
     throw new Error(`evaluatePipeline: got ${columns.length} columns for ${names.length} inputs (${names.join(', ')})`);
   const n = columns.length > 0 ? columns[0].length : 0;
@@ -175,8 +175,17 @@ export function evaluatePipeline(spec: PipelineSpec, columns: Float64Array[]): P
   return predict(spec.model, applyStages(spec.stages, columns));
 }
 
-/** Checks names and parameter shapes; returns the input names (= the first stage's columns). */
-function validateSpec(spec: PipelineSpec): string[] {
+/**
+ * Checks a pipeline before compiling or evaluating it: input names, each stage's and the
+ * model's featureNames against the columns they receive, and every parameter's shape and
+ * finiteness. Throws an error naming the stage or model and the field; returns the input names.
+ *
+ * @example
+ * ```ts
+ * validatePipelineSpec({ inputs: [{ name: 'x' }], stages: [], model }); // ['x']
+ * ```
+ */
+export function validatePipelineSpec(spec: PipelineSpec): string[] {
   const names = spec.inputs.map((i) => i.name);
   if (names.length === 0) throw new Error('a pipeline needs at least one input');
   const outputs = outputsOf(spec.model);

@@ -3,7 +3,15 @@
  * ({@link compilePipeline}), run it with onnxruntime-node ({@link PipelineSession}), and
  * compare against the TypeScript reference ({@link evaluatePipeline}).
  */
-export { compilePipeline, evaluatePipeline, PROBABILITY_OUTPUT, METADATA_KEYS, type PipelineSpec } from './compile';
+export {
+  compilePipeline,
+  evaluatePipeline,
+  validatePipelineSpec,
+  outputsOf,
+  PROBABILITY_OUTPUT,
+  METADATA_KEYS,
+  type PipelineSpec,
+} from './compile';
 export { PipelineSession, type PipelineSessionOptions } from './runtime';
 export {
   GraphBuilder,

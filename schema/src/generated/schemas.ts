@@ -939,6 +939,65 @@ export const schemas = {
       }
     }
   },
+  "model-file.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://plinth.dev/schemas/model-file.json",
+    "title": "ModelFile",
+    "description": "A fitted model and its preprocessing stages as one JSON file (Plinth's inspectable model format beside ONNX): what saveModelFile writes and loadModelFile reads back.",
+    "type": "object",
+    "required": [
+      "format",
+      "formatVersion",
+      "featureNames",
+      "stages",
+      "model"
+    ],
+    "additionalProperties": false,
+    "properties": {
+      "format": {
+        "const": "plinth.model"
+      },
+      "formatVersion": {
+        "const": 1
+      },
+      "featureNames": {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+          "type": "string"
+        },
+        "description": "The input columns, in order: the first stage's featureNames, or the model's when there are no stages."
+      },
+      "stages": {
+        "type": "array",
+        "items": {
+          "$ref": "pipeline.json#/$defs/Stage"
+        }
+      },
+      "model": {
+        "$ref": "pipeline.json#/$defs/Model"
+      },
+      "createdAt": {
+        "$ref": "common.json#/$defs/Timestamp"
+      },
+      "label": {
+        "type": "string",
+        "description": "The label column the model was trained on."
+      },
+      "metrics": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "number"
+        }
+      },
+      "metadata": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "string"
+        }
+      }
+    }
+  },
   "model-version.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://plinth.dev/schemas/model-version.json",

@@ -39,6 +39,7 @@ export interface PlinthSchemas {
   MaterializeRequest?: MaterializeRequest;
   MaterializationResult?: MaterializationResult;
   LabelView?: LabelView;
+  ModelFile?: ModelFile;
   ModelVersion?: ModelVersion;
   Artifact?: Artifact;
   ReferenceExamples?: ReferenceExamples;
@@ -738,87 +739,30 @@ export interface LabelView {
   tags?: Tags;
 }
 /**
- * A published pipeline in the model repository: immutable, with its artifact and lineage.
+ * A fitted model and its preprocessing stages as one JSON file (Plinth's inspectable model format beside ONNX): what saveModelFile writes and loadModelFile reads back.
  */
-export interface ModelVersion {
+export interface ModelFile {
+  format: "plinth.model";
+  formatVersion: 1;
   /**
-   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
-   */
-  name: string;
-  version: number;
-  pipeline: Pipeline;
-  artifact: Artifact;
-  exampleSet?: VersionRef;
-  featureViews?: VersionRef[];
-  metrics?: {
-    [k: string]: number;
-  };
-  trainingConfig?: {};
-  referenceExamples?: ReferenceExamples;
-  description?: string;
-  /**
-   * Owning team.
-   */
-  team?: string;
-  /**
-   * Contact, usually an e-mail address.
-   */
-  owner?: string;
-  tags?: Tags;
-  createdAt: string;
-  createdBy: string;
-}
-/**
- * Inputs (online and request-time features) -> transformer stages -> model -> post-processor, compiled to one ONNX graph.
- */
-export interface Pipeline {
-  /**
-   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
-   */
-  name: string;
-  description?: string;
-  /**
-   * In the graph's input order. Each input is a float32 [N,1] tensor named `name`.
+   * The input columns, in order: the first stage's featureNames, or the model's when there are no stages.
    *
    * @minItems 1
    */
-  inputs: PipelineInput[];
-  transformer: TransformerStage[];
+  featureNames: string[];
+  stages: TransformerStage[];
   model: ModelSpec;
-  postprocessor?: Postprocessor;
+  createdAt?: string;
   /**
-   * @minItems 1
+   * The label column the model was trained on.
    */
-  outputs: PipelineOutput[];
-}
-export interface PipelineInput {
-  name: string;
-  source: OnlineFeatureSource | RequestFeatureSource;
-  type?: ValueType;
-  /**
-   * Used when the value is missing; null means NaN (left to the imputer).
-   */
-  default?: number | null;
-}
-/**
- * Read from the online store by the view's entity keys.
- */
-export interface OnlineFeatureSource {
-  kind: "online";
-  /**
-   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
-   */
-  view: string;
-  /**
-   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
-   */
-  feature: string;
-}
-/**
- * Sent by the caller with the request (country, device, search terms).
- */
-export interface RequestFeatureSource {
-  kind: "request";
+  label?: string;
+  metrics?: {
+    [k: string]: number;
+  };
+  metadata?: {
+    [k: string]: string;
+  };
 }
 export interface ImputerStage {
   kind: "imputer";
@@ -973,6 +917,89 @@ export interface KMeansModel {
    * One row of featureNames.length numbers per cluster.
    */
   centroids: number[][];
+}
+/**
+ * A published pipeline in the model repository: immutable, with its artifact and lineage.
+ */
+export interface ModelVersion {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  name: string;
+  version: number;
+  pipeline: Pipeline;
+  artifact: Artifact;
+  exampleSet?: VersionRef;
+  featureViews?: VersionRef[];
+  metrics?: {
+    [k: string]: number;
+  };
+  trainingConfig?: {};
+  referenceExamples?: ReferenceExamples;
+  description?: string;
+  /**
+   * Owning team.
+   */
+  team?: string;
+  /**
+   * Contact, usually an e-mail address.
+   */
+  owner?: string;
+  tags?: Tags;
+  createdAt: string;
+  createdBy: string;
+}
+/**
+ * Inputs (online and request-time features) -> transformer stages -> model -> post-processor, compiled to one ONNX graph.
+ */
+export interface Pipeline {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  name: string;
+  description?: string;
+  /**
+   * In the graph's input order. Each input is a float32 [N,1] tensor named `name`.
+   *
+   * @minItems 1
+   */
+  inputs: PipelineInput[];
+  transformer: TransformerStage[];
+  model: ModelSpec;
+  postprocessor?: Postprocessor;
+  /**
+   * @minItems 1
+   */
+  outputs: PipelineOutput[];
+}
+export interface PipelineInput {
+  name: string;
+  source: OnlineFeatureSource | RequestFeatureSource;
+  type?: ValueType;
+  /**
+   * Used when the value is missing; null means NaN (left to the imputer).
+   */
+  default?: number | null;
+}
+/**
+ * Read from the online store by the view's entity keys.
+ */
+export interface OnlineFeatureSource {
+  kind: "online";
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  view: string;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  feature: string;
+}
+/**
+ * Sent by the caller with the request (country, device, search terms).
+ */
+export interface RequestFeatureSource {
+  kind: "request";
 }
 export interface PipelineOutput {
   name: string;
