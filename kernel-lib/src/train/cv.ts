@@ -2,6 +2,7 @@
  * Cross-validation: k-fold splits (plain, shuffled, or stratified like scikit-learn's
  * `KFold` / `StratifiedKFold`) and a driver that fits and scores once per fold.
  */
+import { mulberry32 } from './random';
 
 /** One split: row indices to train on and to test on, each ascending. */
 export interface Fold {
@@ -17,18 +18,6 @@ export interface KFoldOptions {
   seed?: number;
   /** Class labels per row: make every fold keep the class proportions (StratifiedKFold). */
   stratify?: ArrayLike<number>;
-}
-
-/** mulberry32: a small seeded generator, uniform in [0, 1); enough for permuting rows. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffleInPlace(a: Int32Array, rand: () => number): void {
@@ -85,7 +74,7 @@ export function kFold(n: number, k: number, opts: KFoldOptions = {}): Fold[] {
   if (!Number.isInteger(n) || n < 0) throw new Error(`kFold: n is ${n}; expected a row count`);
   if (!Number.isInteger(k) || k < 2) throw new Error(`kFold: k is ${k}; expected an integer >= 2`);
   if (k > n) throw new Error(`kFold: cannot make ${k} folds of ${n} rows`);
-  const rand = seeded(opts.seed ?? 0);
+  const rand = mulberry32(opts.seed ?? 0);
   const assign = new Int32Array(n);
   if (opts.stratify === undefined) {
     const order = Int32Array.from({ length: n }, (_, i) => i);

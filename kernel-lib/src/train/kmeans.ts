@@ -9,6 +9,7 @@
  */
 import type { Columns, KMeansModel, Predictions } from './types';
 import { checkFeatureColumns } from './linear';
+import { mulberry32 } from './random';
 
 /** Options for {@link fitKMeans}. */
 export interface KMeansOptions {
@@ -44,18 +45,6 @@ export interface KMeansResult {
   inertia: number;
   /** Iterations of the winning run. */
   iterations: number;
-}
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Squared Euclidean distance between row i of x and row c of centres (both row-major, width p). */
@@ -142,7 +131,7 @@ export function fitKMeans(opts: KMeansOptions): KMeansResult {
     xSq[i] = s;
   }
 
-  const random = rng(seed);
+  const random = mulberry32(seed);
   let best: { centres: Float64Array; inertia: number; iterations: number } | null = null;
   for (let run = 0; run < nInit; run++) {
     const init = kmeansPlusPlus(x, n, p, k, random);

@@ -1,17 +1,9 @@
 /** Deterministic random pipelines and awkward input data for the ONNX tests. */
 import type { PipelineSpec } from '../compile';
+import { mulberry32 } from '../../train/random';
 
 /** mulberry32: a tiny seeded PRNG so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Imputer + standard scaler + logistic regression over `f` features with random fitted params. */
 export function randomSpec(f: number, seed: number): PipelineSpec {

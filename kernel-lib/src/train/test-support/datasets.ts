@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { mulberry32 } from '../random';
 
 export type DatasetName = 'breast_cancer' | 'digits' | 'diabetes' | 'wine' | 'iris';
 
@@ -72,16 +73,7 @@ export function loadDataset(name: DatasetName): Dataset {
 }
 
 /** A small deterministic PRNG (mulberry32): uniform floats in [0, 1) from a 32-bit seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /**
  * A deterministic random split of rows 0..n-1: `ceil(n * testFraction)` test rows (as
