@@ -239,31 +239,11 @@ function fitModel(
       config = { C, penalty: p.penalty ?? 'l2', maxIter, tol: p.tol ?? 1e-4 };
       // Fitted on the original label values: the model's classes are then the real ones.
       const y = Float64Array.from(t, (k) => classes[k]);
-      if (task === 'binary')
-        model = fitLogisticRegression({
-          featureNames,
-          columns: Z,
-          y,
-          C,
-          penalty: p.penalty,
-          maxIter,
-          tol: p.tol,
-          onIteration,
-        });
-      else {
-        if (p.penalty === 'l1')
-          throw new Error(`multinomial logistic regression supports penalty 'l2' or 'none', not 'l1'`);
-        model = fitMultinomialLogisticRegression({
-          featureNames,
-          columns: Z,
-          y,
-          C,
-          penalty: p.penalty,
-          maxIter,
-          tol: p.tol,
-          onIteration,
-        });
-      }
+      const common = { featureNames, columns: Z, y, C, maxIter, tol: p.tol, onIteration };
+      if (task === 'binary') model = fitLogisticRegression({ ...common, penalty: p.penalty });
+      else if (p.penalty === 'l1')
+        throw new Error(`multinomial logistic regression supports penalty 'l2' or 'none', not 'l1'`);
+      else model = fitMultinomialLogisticRegression({ ...common, penalty: p.penalty });
     }
     const fittedModel = model;
     const coef =
