@@ -1,0 +1,352 @@
+/**
+ * Gradient histograms: for each feature and bin, the sums of gradients and hessians over the rows
+ * of one leaf. Flat Float64Array, 2 numbers per bin, feature f starting at `offset[f] * 2`.
+ * Row counts per bin are not summed (that costs ~40% more): like LightGBM, the split search
+ * estimates them from the hessians, and the chosen split's counts are then checked exactly.
+ *
+ * Each feature's histogram is summed in row order by one loop, whatever the thread that runs
+ * it, so the sums (and the model) do not depend on the thread count.
+ */
+import type { BinnedFeatures } from './binning';
+
+/** Numbers per histogram bin: gradient sum, hessian sum. */
+export const BIN_STRIDE = 2;
+
+/**
+ * Sums the histograms of features `features[from..to)` over rows `idx[start..end)`.
+ * `og`/`oh` hold the leaf's gradients and hessians in the order of `idx[start..end)` (gathered
+ * once per leaf, so each feature's pass reads them sequentially); when `identity` is set the
+ * rows are 0..n-1 and `og`/`oh` are the full gradient arrays.
+ *
+ * @example
+ * ```ts
+ * const hist = new Float64Array(data.totalBins * BIN_STRIDE);
+ * buildFeatureHistograms(hist, data.bins, data.offset, data.numBins, features, 0, features.length,
+ *   idx, 0, n, g, h, true);
+ * ```
+ */
+export function buildFeatureHistograms(
+  hist: Float64Array,
+  bins: Uint8Array[],
+  offset: Int32Array,
+  numBins: Int32Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  idx: Int32Array,
+  start: number,
+  end: number,
+  og: Float64Array,
+  oh: Float64Array,
+  identity: boolean,
+): void {
+  // Worker threads run this function's source text: it must not refer to anything outside it
+  // (module constants are not in scope there), hence the literal stride.
+  const stride = 2;
+  for (let k = from; k < to; k++) {
+    const f = features[k];
+    const col = bins[f];
+    const base = offset[f] * stride;
+    hist.fill(0, base, base + numBins[f] * stride);
+    // Unrolled by 4: independent updates per step let the CPU overlap them (measured ~1.7x).
+    if (identity) {
+      let i = start;
+      for (; i + 3 < end; i += 4) {
+        const b0 = base + col[i] * stride;
+        const b1 = base + col[i + 1] * stride;
+        const b2 = base + col[i + 2] * stride;
+        const b3 = base + col[i + 3] * stride;
+        hist[b0] += og[i];
+        hist[b0 + 1] += oh[i];
+        hist[b1] += og[i + 1];
+        hist[b1 + 1] += oh[i + 1];
+        hist[b2] += og[i + 2];
+        hist[b2 + 1] += oh[i + 2];
+        hist[b3] += og[i + 3];
+        hist[b3 + 1] += oh[i + 3];
+      }
+      for (; i < end; i++) {
+        const b = base + col[i] * stride;
+        hist[b] += og[i];
+        hist[b + 1] += oh[i];
+      }
+    } else {
+      const m = end - start;
+      let j = 0;
+      for (; j + 3 < m; j += 4) {
+        const b0 = base + col[idx[start + j]] * stride;
+        const b1 = base + col[idx[start + j + 1]] * stride;
+        const b2 = base + col[idx[start + j + 2]] * stride;
+        const b3 = base + col[idx[start + j + 3]] * stride;
+        hist[b0] += og[j];
+        hist[b0 + 1] += oh[j];
+        hist[b1] += og[j + 1];
+        hist[b1 + 1] += oh[j + 1];
+        hist[b2] += og[j + 2];
+        hist[b2 + 1] += oh[j + 2];
+        hist[b3] += og[j + 3];
+        hist[b3 + 1] += oh[j + 3];
+      }
+      for (; j < m; j++) {
+        const b = base + col[idx[start + j]] * stride;
+        hist[b] += og[j];
+        hist[b + 1] += oh[j];
+      }
+    }
+  }
+}
+
+/**
+ * Exact row counts per bin of features `features[0..nFeatures)` over rows `idx[start..end)`,
+ * into `counts` (one number per bin, feature f from `offset[f]`): the slow path, used only when
+ * a split chosen with estimated counts breaks minDataInLeaf.
+ */
+export function countHistograms(
+  counts: Float64Array,
+  data: BinnedFeatures,
+  features: Int32Array,
+  nFeatures: number,
+  idx: Int32Array,
+  start: number,
+  end: number,
+): void {
+  for (let k = 0; k < nFeatures; k++) {
+    const f = features[k];
+    const col = data.bins[f];
+    const base = data.offset[f];
+    counts.fill(0, base, base + data.numBins[f]);
+    for (let i = start; i < end; i++) counts[base + col[idx[i]]] += 1;
+  }
+}
+
+/**
+ * The row-major twin of {@link buildFeatureHistograms}: one pass over the rows, each row's bins
+ * read from one cache line (`rows`, stride `nf`). Faster for very sparse leaves, where a
+ * column-wise pass would miss the cache once per feature. The sums
+ * are added in the same row order, so both give bit-identical histograms. Needs the fixed
+ * histogram stride of 256 bins per feature.
+ */
+export function buildRowHistograms(
+  hist: Float64Array,
+  rows: Uint8Array,
+  nf: number,
+  numBins: Int32Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  allFeatures: boolean,
+  idx: Int32Array,
+  start: number,
+  end: number,
+  og: Float64Array,
+  oh: Float64Array,
+  identity: boolean,
+): void {
+  // Self-contained for the worker threads (see buildFeatureHistograms). 512 = 256 bins * 2.
+  for (let k = from; k < to; k++) {
+    const f = features[k];
+    hist.fill(0, f * 512, f * 512 + numBins[f] * 2);
+  }
+  const m = end - start;
+  for (let j = 0; j < m; j++) {
+    const r = identity ? start + j : idx[start + j];
+    const gi = identity ? og[r] : og[j];
+    const hi = identity ? oh[r] : oh[j];
+    const o = r * nf;
+    if (allFeatures) {
+      let k = from;
+      for (; k + 3 < to; k += 4) {
+        const b0 = k * 512 + rows[o + k] * 2;
+        const b1 = k * 512 + 512 + rows[o + k + 1] * 2;
+        const b2 = k * 512 + 1024 + rows[o + k + 2] * 2;
+        const b3 = k * 512 + 1536 + rows[o + k + 3] * 2;
+        hist[b0] += gi;
+        hist[b0 + 1] += hi;
+        hist[b1] += gi;
+        hist[b1 + 1] += hi;
+        hist[b2] += gi;
+        hist[b2 + 1] += hi;
+        hist[b3] += gi;
+        hist[b3 + 1] += hi;
+      }
+      for (; k < to; k++) {
+        const b = k * 512 + rows[o + k] * 2;
+        hist[b] += gi;
+        hist[b + 1] += hi;
+      }
+    } else {
+      for (let k = from; k < to; k++) {
+        const f = features[k];
+        const b = f * 512 + rows[o + f] * 2;
+        hist[b] += gi;
+        hist[b + 1] += hi;
+      }
+    }
+  }
+}
+
+/**
+ * Whether to build a leaf's histograms row-wise: for leaves below ~2% of the rows, where a
+ * column-wise pass misses the cache once per feature and row instead of once per row (2.5x
+ * faster at 1%). Column-wise elsewhere: on 1M rows x 28 features, 30 trees, also using row-wise
+ * for leaves above 10% was 2% slower on one thread and 8% slower on two (each thread reads whole
+ * rows).
+ */
+export function useRowWise(leafRows: number, n: number): boolean {
+  return leafRows * 50 < n;
+}
+
+/** Builds features[from..to) of a leaf's histograms the faster way; the sums are the same. */
+export function buildHistograms(
+  hist: Float64Array,
+  data: BinnedFeatures,
+  features: Int32Array,
+  from: number,
+  to: number,
+  allFeatures: boolean,
+  idx: Int32Array,
+  start: number,
+  end: number,
+  og: Float64Array,
+  oh: Float64Array,
+  identity: boolean,
+): void {
+  if (useRowWise(end - start, data.n))
+    buildRowHistograms(
+      hist,
+      data.rows,
+      data.bins.length,
+      data.numBins,
+      features,
+      from,
+      to,
+      allFeatures,
+      idx,
+      start,
+      end,
+      og,
+      oh,
+      identity,
+    );
+  else
+    buildFeatureHistograms(
+      hist,
+      data.bins,
+      data.offset,
+      data.numBins,
+      features,
+      from,
+      to,
+      idx,
+      start,
+      end,
+      og,
+      oh,
+      identity,
+    );
+}
+
+/** Copies the gradients and hessians of rows `idx[start..end)` into `og`/`oh` (from 0). */
+export function gatherGradients(
+  idx: Int32Array,
+  start: number,
+  end: number,
+  g: Float64Array,
+  h: Float64Array,
+  og: Float64Array,
+  oh: Float64Array,
+): void {
+  for (let i = start, j = 0; i < end; i++, j++) {
+    const r = idx[i];
+    og[j] = g[r];
+    oh[j] = h[r];
+  }
+}
+
+/** `larger = parent - smaller` over the given features, in place in `parent`. */
+export function subtractHistograms(
+  parent: Float64Array,
+  smaller: Float64Array,
+  offset: Int32Array,
+  numBins: Int32Array,
+  features: Int32Array,
+  nFeatures: number,
+): void {
+  for (let k = 0; k < nFeatures; k++) {
+    const f = features[k];
+    const base = offset[f] * BIN_STRIDE;
+    const stop = base + numBins[f] * BIN_STRIDE;
+    for (let b = base; b < stop; b++) parent[b] -= smaller[b];
+  }
+}
+
+/**
+ * Builds the histograms of one leaf for the features in use. The single-threaded builder runs
+ * {@link buildFeatureHistograms} in place; the threaded one splits the features among workers.
+ */
+export interface HistogramBuilder {
+  /**
+   * Fills `hist` for rows `idx[start..end)` and features `features[0..nFeatures)`, with the
+   * gradients of class `cls` (rows `cls * n .. (cls + 1) * n` of `g` and `h`).
+   */
+  build(
+    hist: Float64Array,
+    start: number,
+    end: number,
+    identity: boolean,
+    features: Int32Array,
+    nFeatures: number,
+    cls: number,
+  ): void;
+  /** Releases threads, if any. */
+  close(): void;
+}
+
+/** Buffers a builder works on; shared with the workers when there are threads. */
+export interface HistogramBuffers {
+  data: BinnedFeatures;
+  idx: Int32Array;
+  /** Gradients, class-major: class k of row i at `k * n + i`. */
+  g: Float64Array;
+  h: Float64Array;
+  og: Float64Array;
+  oh: Float64Array;
+}
+
+/** The single-threaded {@link HistogramBuilder}. */
+export class SerialHistogramBuilder implements HistogramBuilder {
+  constructor(private readonly buf: HistogramBuffers) {}
+
+  build(
+    hist: Float64Array,
+    start: number,
+    end: number,
+    identity: boolean,
+    features: Int32Array,
+    nFeatures: number,
+    cls: number,
+  ): void {
+    const b = this.buf;
+    const n = b.data.n;
+    const g = cls === 0 ? b.g : b.g.subarray(cls * n, (cls + 1) * n);
+    const h = cls === 0 ? b.h : b.h.subarray(cls * n, (cls + 1) * n);
+    if (!identity) gatherGradients(b.idx, start, end, g, h, b.og, b.oh);
+    const all = nFeatures === b.data.bins.length;
+    buildHistograms(
+      hist,
+      b.data,
+      features,
+      0,
+      nFeatures,
+      all,
+      b.idx,
+      start,
+      end,
+      identity ? g : b.og,
+      identity ? h : b.oh,
+      identity,
+    );
+  }
+
+  close(): void {}
+}
