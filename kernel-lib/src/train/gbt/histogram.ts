@@ -313,6 +313,26 @@ export interface HistogramBuffers {
   oh: Float64Array;
 }
 
+/**
+ * The gradients and hessians a leaf's histograms read for class `cls`: the class's full arrays
+ * when the leaf holds every row in order (`identity`), else gathered once into `og`/`oh` in the
+ * order of `idx[start..end)`.
+ */
+export function leafGradients(
+  b: HistogramBuffers,
+  start: number,
+  end: number,
+  identity: boolean,
+  cls: number,
+): [Float64Array, Float64Array] {
+  const n = b.data.n;
+  const g = cls === 0 ? b.g : b.g.subarray(cls * n, (cls + 1) * n);
+  const h = cls === 0 ? b.h : b.h.subarray(cls * n, (cls + 1) * n);
+  if (identity) return [g, h];
+  gatherGradients(b.idx, start, end, g, h, b.og, b.oh);
+  return [b.og, b.oh];
+}
+
 /** The single-threaded {@link HistogramBuilder}. */
 export class SerialHistogramBuilder implements HistogramBuilder {
   constructor(private readonly buf: HistogramBuffers) {}
@@ -327,25 +347,9 @@ export class SerialHistogramBuilder implements HistogramBuilder {
     cls: number,
   ): void {
     const b = this.buf;
-    const n = b.data.n;
-    const g = cls === 0 ? b.g : b.g.subarray(cls * n, (cls + 1) * n);
-    const h = cls === 0 ? b.h : b.h.subarray(cls * n, (cls + 1) * n);
-    if (!identity) gatherGradients(b.idx, start, end, g, h, b.og, b.oh);
+    const [g, h] = leafGradients(b, start, end, identity, cls);
     const all = nFeatures === b.data.bins.length;
-    buildHistograms(
-      hist,
-      b.data,
-      features,
-      0,
-      nFeatures,
-      all,
-      b.idx,
-      start,
-      end,
-      identity ? g : b.og,
-      identity ? h : b.oh,
-      identity,
-    );
+    buildHistograms(hist, b.data, features, 0, nFeatures, all, b.idx, start, end, g, h, identity);
   }
 
   close(): void {}

@@ -16,7 +16,7 @@ import {
   buildFeatureHistograms,
   buildHistograms,
   buildRowHistograms,
-  gatherGradients,
+  leafGradients,
   useRowWise,
   type HistogramBuffers,
   type HistogramBuilder,
@@ -229,12 +229,7 @@ export class ParallelHistogramBuilder implements HistogramBuilder {
     cls: number,
   ): void {
     const b = this.buffers;
-    const n = b.data.n;
-    const g = cls === 0 ? b.g : b.g.subarray(cls * n, (cls + 1) * n);
-    const h = cls === 0 ? b.h : b.h.subarray(cls * n, (cls + 1) * n);
-    if (!identity) gatherGradients(b.idx, start, end, g, h, b.og, b.oh);
-    const gc = identity ? g : b.og;
-    const hc = identity ? h : b.oh;
+    const [gc, hc] = leafGradients(b, start, end, identity, cls);
     const slot = this.slotOf.get(hist);
     const all = nFeatures === b.data.bins.length;
     if (slot === undefined || (end - start) * nFeatures < MIN_PARALLEL_WORK) {
