@@ -4,27 +4,12 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const [file, scale, outDir, monitorFile] = process.argv.slice(2);
-const jsonLines = (f) =>
-  fs
-    .readFileSync(f, 'utf8')
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
+const { jsonLines, monitorSamples, markDisturbed } = require('../common.js');
 const lines = jsonLines(file);
 
-// CPU other processes used while each measurement ran (monitor.js): a run during which they
-// used a tenth of a core on average, or half a core at some second, is marked disturbed.
-const samples = monitorFile && fs.existsSync(monitorFile) ? jsonLines(monitorFile) : [];
-for (const l of lines) {
-  if (l.t0 === undefined) continue;
-  const during = samples.filter((x) => x.t > l.t0 && x.t <= l.t1 + 1000);
-  if (!during.length) continue;
-  const mean = during.reduce((sum, x) => sum + x.foreign, 0) / during.length;
-  const worst = during.reduce((m, x) => (x.foreign > m.foreign ? x : m));
-  l.foreign_cpu = { mean: Math.round(mean * 100) / 100, max: worst.foreign, top: worst.top };
-  l.disturbed = mean >= 0.1 || worst.foreign >= 0.5;
-}
+// CPU other processes used while each measurement ran (bench/monitor.js).
+const samples = monitorSamples(monitorFile);
+for (const l of lines) if (l.t0 !== undefined) markDisturbed(l, samples);
 const disturbed = lines.filter((l) => l.disturbed);
 const mark = (l) => (l.disturbed ? ' †' : '');
 const find = (pred, what) => {

@@ -35,7 +35,7 @@ mkdir -p "$(dirname "$out")"
 step() { echo "== $1" >&2; shift; "$@" | tee -a "$out"; }
 # What else keeps the machine busy meanwhile (report.js marks the runs it disturbed).
 monitor="${out%.jsonl}.monitor.jsonl"
-node "$here/monitor.js" --root $$ --seconds "$limit" > "$monitor" &
+node "$here/../monitor.js" --root $$ --seconds "$limit" > "$monitor" &
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
 # Servers started here, stopped on exit; `timeout` stops each by itself should this script die.

@@ -4,20 +4,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const [file, scale, outDir, monitorFile] = process.argv.slice(2);
-const jsonLines = (f) =>
-  fs
-    .readFileSync(f, 'utf8')
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
+const { jsonLines, monitorSamples, markDisturbed } = require('../common.js');
 const lines = jsonLines(file);
 
-// CPU other processes used while each measurement ran (bench/online-store/monitor.js): a
-// measurement during which they used a tenth of a core on average, or half a core at some
-// second, is marked disturbed.
-const samples =
-  monitorFile && fs.existsSync(monitorFile) && fs.statSync(monitorFile).size ? jsonLines(monitorFile) : [];
+// CPU other processes used while each measurement ran (bench/monitor.js).
+const samples = monitorSamples(monitorFile);
 const measured = [];
 for (const l of lines) {
   if (l.t0 === undefined) continue;
@@ -29,14 +20,7 @@ for (const l of lines) {
   });
   for (const x of l.ort ?? []) measured.push({ m: x, label: `inference, onnxruntime-node, ${threads(x.threads)}` });
 }
-for (const { m } of measured) {
-  const during = samples.filter((x) => x.t > m.t0 && x.t <= m.t1 + 1000);
-  if (!during.length) continue;
-  const mean = during.reduce((sum, x) => sum + x.foreign, 0) / during.length;
-  const worst = during.reduce((w, x) => (x.foreign > w.foreign ? x : w));
-  m.foreign_cpu = { mean: Math.round(mean * 100) / 100, max: worst.foreign, top: worst.top };
-  m.disturbed = mean >= 0.1 || worst.foreign >= 0.5;
-}
+for (const { m } of measured) markDisturbed(m, samples);
 const mark = (m) => (m?.disturbed ? ' †' : '');
 
 const one = (pred) => lines.find(pred);
@@ -529,7 +513,7 @@ const md = [
           : 'No measurement was disturbed: other processes used under a tenth of a core throughout (monitor.js).',
         '',
       ]
-    : ['Other processes were not monitored (bench/online-store/monitor.js not found).', '']),
+    : ['Other processes were not monitored (bench/monitor.js wrote nothing).', '']),
   '## Targets',
   '',
   '| target | met | measured | gap |',

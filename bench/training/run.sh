@@ -54,10 +54,8 @@ pstep() { # description, phase, args...
 monitor="${out%.jsonl}.monitor.jsonl"
 : > "$monitor"
 monitor_pid=
-if [ -f "$root/bench/online-store/monitor.js" ]; then
-  timeout "$limit" node "$root/bench/online-store/monitor.js" --root $$ --seconds "$limit" > "$monitor" &
-  monitor_pid=$!
-fi
+timeout "$limit" node "$root/bench/monitor.js" --root $$ --seconds "$limit" > "$monitor" &
+monitor_pid=$!
 stop_monitor() { [ -z "$monitor_pid" ] || { kill -TERM "$monitor_pid" 2>/dev/null || true; wait "$monitor_pid" 2>/dev/null || true; }; }
 trap stop_monitor EXIT
 

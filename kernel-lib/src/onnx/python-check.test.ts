@@ -1,37 +1,16 @@
 /**
  * The compiled graph against the official ONNX checker and Python onnxruntime (what any other
  * consumer of Plinth models would use). Needs a Python with onnx, onnxruntime and numpy:
- * $PLINTH_PYTHON, else <repo>/.venv/bin/python (see test-support/requirements.txt).
+ * $PLINTH_PYTHON, else <repo>/.venv/bin/python (train/test-support/python.ts).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePipeline, evaluatePipeline } from './compile';
 import { PipelineSession } from './runtime';
 import { awkwardColumns, maxAbsDiff, randomSpec, toRecord } from './test-support/fixtures';
-
-const repo = path.resolve(__dirname, '../../..');
-const requirements = path.join(__dirname, 'test-support', 'requirements.txt');
-const python = process.env.PLINTH_PYTHON ?? path.join(repo, '.venv', 'bin', 'python');
-const SETUP_HINT =
-  `run the test script (\`npm run test:all\`, scripts/test-all.sh), which creates ${path.join(repo, '.venv')} ` +
-  `with \`pip install -r ${path.relative(repo, requirements)}\`, or set PLINTH_PYTHON to a Python that has onnx, onnxruntime and numpy`;
-
-/** Runs the Python; a missing module fails with the setup hint, anything else with stderr. */
-function runPython(args: string[]): string {
-  if (!existsSync(python)) throw new Error(`no Python at ${python}: ${SETUP_HINT}`);
-  try {
-    return execFileSync(python, args, { stdio: 'pipe' }).toString();
-  } catch (e) {
-    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim() ?? String(e);
-    const last = stderr.split('\n').pop() ?? '';
-    if (/No module named/.test(stderr))
-      throw new Error(`${python} lacks onnx/onnxruntime/numpy (${last}): ${SETUP_HINT}`);
-    throw new Error(`${python} ${args[0] === '-c' ? '-c <checker>' : path.basename(args[0])} failed:\n${stderr}`);
-  }
-}
+import { runPython } from '../train/test-support/python';
 
 describe('official ONNX checker and Python onnxruntime', () => {
   let dir = '';
