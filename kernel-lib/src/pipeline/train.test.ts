@@ -72,6 +72,27 @@ describe('train', () => {
     }
   });
 
+  it('multiclass L1 logistic regression: sparse coefficients, same predictions in ONNX', async () => {
+    const w = tables('wine');
+    const r = train({
+      data: w.tr,
+      validation: w.te,
+      label: 'target',
+      features: w.features,
+      model: 'logisticRegression',
+      task: 'multiclass',
+      params: { penalty: 'l1', C: 0.05 },
+      display: false,
+    });
+    expect(r.model.kind).toBe('multinomialLogisticRegression');
+    const m = r.model as { coefficients: number[][] };
+    const zeros = m.coefficients.flat().filter((c) => c === 0).length;
+    expect(zeros).toBeGreaterThan(0);
+    expect(zeros).toBeLessThan(m.coefficients.flat().length);
+    expect(r.metrics.validation!.accuracy).toBeGreaterThan(0.85);
+    await onnxMatches(r, w.te);
+  });
+
   it('regression (diabetes) with linear regression, gbt and a random forest', async () => {
     const d = tables('diabetes');
     for (const model of ['linearRegression', 'gbt', 'randomForest'] as const) {

@@ -241,8 +241,6 @@ function fitModel(
       const y = Float64Array.from(t, (k) => classes[k]);
       const common = { featureNames, columns: Z, y, C, maxIter, tol: p.tol, onIteration };
       if (task === 'binary') model = fitLogisticRegression({ ...common, penalty: p.penalty });
-      else if (p.penalty === 'l1')
-        throw new Error(`multinomial logistic regression supports penalty 'l2' or 'none', not 'l1'`);
       else model = fitMultinomialLogisticRegression({ ...common, penalty: p.penalty });
     }
     const fittedModel = model;

@@ -221,6 +221,8 @@ interface SkLogistic {
   intercept: number[];
   proba: number[][];
   exact?: { coef: number[]; intercept: number };
+  /** Multinomial L1: a tight independent solve (coefficients K x F, intercepts, objective). */
+  exactMulti?: { coef: number[][]; intercept: number[]; objective: number; proba: number[][] };
 }
 
 /** scikit-learn LogisticRegression fits (1.9 API: l1 via l1_ratio=1, no penalty via C=inf). */
@@ -236,7 +238,10 @@ for s in d["fits"]:
     y = np.array(s["y"], dtype=float)
     sw = np.array(s["sw"], dtype=float) if s.get("sw") else None
     kw = dict(C=s["C"], tol=s["tol"], max_iter=s["max_iter"])
-    if s["penalty"] == "l1":
+    multiclass = len(np.unique(y)) > 2
+    if s["penalty"] == "l1" and multiclass:
+        kw.update(l1_ratio=1.0, solver="saga")
+    elif s["penalty"] == "l1":
         # liblinear converges tightly where saga stalls (it penalises the intercept, so a large
         # intercept_scaling makes that penalty negligible).
         kw.update(l1_ratio=1.0, solver="liblinear", intercept_scaling=1e4)
@@ -244,7 +249,31 @@ for s in d["fits"]:
         kw.update(C=np.inf)
     m = LogisticRegression(**kw).fit(X, y, sample_weight=sw)
     out.append({"coef": m.coef_.tolist(), "intercept": m.intercept_.tolist(), "proba": m.predict_proba(X).tolist()})
-    if s["penalty"] == "l1" and s.get("exact"):
+    if s["penalty"] == "l1" and s.get("exact") and multiclass:
+        # The multinomial problem solved tightly the same way: W = U - V, U, V >= 0, by L-BFGS-B.
+        from scipy.optimize import minimize
+        from scipy.special import logsumexp
+        C, (n, p) = s["C"], X.shape
+        classes = np.unique(y)
+        K = len(classes)
+        Y = (y[:, None] == classes[None, :]).astype(float)
+        def fm(v):
+            W = (v[:K * p] - v[K * p:2 * K * p]).reshape(K, p)
+            Z = X @ W.T + v[2 * K * p:]
+            lse = logsumexp(Z, axis=1)
+            R = C * (np.exp(Z - lse[:, None]) - Y)
+            G = (R.T @ X).ravel()
+            val = C * np.sum(lse - (Z * Y).sum(1)) + v[:2 * K * p].sum()
+            return val, np.concatenate([G + 1, 1 - G, R.sum(0)])
+        res = minimize(fm, np.zeros(2 * K * p + K), jac=True, method="L-BFGS-B",
+                       bounds=[(0, None)] * (2 * K * p) + [(None, None)] * K,
+                       options=dict(maxiter=100000, maxfun=100000, ftol=1e-15, gtol=1e-12, maxcor=30))
+        W = (res.x[:K * p] - res.x[K * p:2 * K * p]).reshape(K, p)
+        b = res.x[2 * K * p:]
+        Z = X @ W.T + b
+        P = np.exp(Z - logsumexp(Z, axis=1)[:, None])
+        out[-1]["exactMulti"] = {"coef": W.tolist(), "intercept": (b - b.mean()).tolist(), "objective": float(res.fun), "proba": P.tolist()}
+    elif s["penalty"] == "l1" and s.get("exact"):
         # An independent tight solve of the same problem: w = u - v, u, v >= 0, by L-BFGS-B.
         from scipy.optimize import minimize
         C, (n, p) = s["C"], X.shape
@@ -307,6 +336,8 @@ describe('logistic regression vs scikit-learn', () => {
     wine: add(multi[1], { penalty: 'l2', C: 0.5, tol: 1e-10 }),
     digits: add(multi[2], { penalty: 'l2', C: 1, tol: 1e-4, max_iter: 100 }),
     irisNone: add(multi[0], { penalty: 'none', C: 1, tol: 1e-8, max_iter: 2000 }),
+    irisL1: add(multi[0], { penalty: 'l1', C: 0.1, tol: 1e-8, exact: true }),
+    wineL1: add(multi[1], { penalty: 'l1', C: 0.05, tol: 1e-8, exact: true }),
   };
   let sk: SkLogistic[] = [];
   beforeAll(() => {
@@ -434,6 +465,36 @@ describe('logistic regression vs scikit-learn', () => {
     );
     expect(Math.abs(acc - accRef)).toBeLessThanOrEqual(0.01);
     expect(Math.abs(ll - llRef)).toBeLessThan(0.01);
+  });
+
+  it('multinomial L1 (OWL-QN) on iris and wine: the optimum of a tight solve, zeros where saga has them', () => {
+    for (const [key, k, C] of [
+      ['irisL1', 0, 0.1],
+      ['wineL1', 1, 0.05],
+    ] as const) {
+      const data = multi[k];
+      const m = fitMultinomialLogisticRegression({ ...data, C, penalty: 'l1', tol: 1e-10, maxIter: 10000 });
+      const ref = sk[cases[key]];
+      const exact = ref.exactMulti!;
+      const { probabilities } = predictMultinomial(m, data.columns);
+      // The penalised objective at our coefficients: C * sum log-loss + ||W||_1.
+      const l1 = m.coefficients.flat().reduce((a, c) => a + Math.abs(c), 0);
+      const objective = C * meanLogLoss(probabilities, data.y, m.classes) * data.y.length + l1;
+      const errObj = (objective - exact.objective) / exact.objective;
+      const errP = Math.max(...Array.from(probabilities, (v, i) => Math.abs(v - exact.proba.flat()[i])));
+      const errW = relErr(m.coefficients.flat(), exact.coef.flat());
+      const zeros = m.coefficients.flat().filter((c) => c === 0).length;
+      const zerosSaga = ref.coef.flat().filter((c) => c === 0).length;
+      console.log(
+        `multinomial l1 ${data.name} C=${C}: objective ${objective.toFixed(9)} vs ${exact.objective.toFixed(9)} (rel ${errObj.toExponential(2)}), max |P diff| ${errP.toExponential(2)}, max rel coef diff ${errW.toExponential(2)}, zeros ${zeros} (saga ${zerosSaga}) of ${m.coefficients.flat().length}`,
+      );
+      expect(errObj).toBeLessThan(1e-9);
+      expect(errP).toBeLessThan(1e-5);
+      expect(errW).toBeLessThan(1e-4);
+      expect(zeros).toBeGreaterThan(0);
+      // Exactly zero where saga's coefficients are (saga's proximal step also gives exact zeros).
+      ref.coef.flat().forEach((c, j) => expect(m.coefficients.flat()[j] === 0, `coef ${j}`).toBe(c === 0));
+    }
   });
 
   it('multinomial without penalty: the same probabilities as sklearn (C=inf)', () => {

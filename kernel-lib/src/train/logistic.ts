@@ -546,13 +546,13 @@ export interface MultinomialLogisticRegressionOptions {
   y: ArrayLike<number>;
   /** Inverse regularisation strength (as in scikit-learn); default 1.0. */
   C?: number;
-  /** 'l2' (default) or 'none'. */
-  penalty?: 'l2' | 'none';
+  /** 'l2' (default), 'l1' (sparse coefficients, by OWL-QN) or 'none'. */
+  penalty?: 'l2' | 'l1' | 'none';
   /** Maximum L-BFGS iterations; default 100 (scikit-learn's max_iter). */
   maxIter?: number;
   /**
-   * Stop when the largest gradient component divided by `C * sum(weights)` is at most `tol`
-   * (scikit-learn's gtol on its scaled objective), or when an iteration no longer lowers the
+   * Stop when the largest gradient component (for 'l1': of the minimum-norm subgradient) divided
+   * by `C * sum(weights)` is at most `tol` (scikit-learn's gtol on its scaled objective), or when an iteration no longer lowers the
    * objective by more than 64 machine epsilons relative (its ftol); default 1e-4.
    */
   tol?: number;
@@ -567,7 +567,9 @@ export interface MultinomialLogisticRegressionOptions {
  * `LogisticRegression(C=C, penalty=penalty)` on a multiclass target (lbfgs solver, multinomial
  * loss): it minimises `C * sum_i s_i * (-log P(y_i | x_i)) + 0.5 * ||W||^2` over the K x F
  * coefficient matrix W and K unpenalised intercepts, with P(k | x) = softmax(W x + b)_k, by
- * L-BFGS (10 correction pairs, backtracking Armijo line search).
+ * L-BFGS (10 correction pairs, backtracking Armijo line search). With `penalty: 'l1'` the
+ * penalty is `||W||_1` (scikit-learn's saga solver, same objective), minimised by OWL-QN
+ * (orthant-wise L-BFGS), which leaves coefficients exactly 0 where the optimum's are.
  *
  * The intercepts are only determined up to a common constant; they are returned summing to 0
  * (as are W's columns with `penalty: 'none'`), which does not change any probability.
@@ -599,8 +601,8 @@ export function fitMultinomialLogisticRegression(
   const maxIter = opts.maxIter ?? 100;
   const tol = opts.tol ?? 1e-4;
   if (!(C > 0) || !Number.isFinite(C)) throw new Error(`${fn}: C must be a positive number, got ${C}`);
-  if (penalty !== 'l2' && penalty !== 'none') {
-    throw new Error(`${fn}: penalty must be 'l2' or 'none', got '${String(penalty)}'`);
+  if (penalty !== 'l2' && penalty !== 'l1' && penalty !== 'none') {
+    throw new Error(`${fn}: penalty must be 'l2', 'l1' or 'none', got '${String(penalty)}'`);
   }
   if (!(maxIter >= 1)) throw new Error(`${fn}: maxIter must be at least 1, got ${maxIter}`);
   if (!(tol >= 0)) throw new Error(`${fn}: tol must be non-negative, got ${tol}`);
@@ -659,15 +661,19 @@ export function fitMultinomialLogisticRegression(
     return C * loss + 0.5 * lambda * pen;
   };
 
+  // L1: weight 1 on every coefficient, 0 on the intercepts (never penalised).
+  const l1 = penalty === 'l1' ? Float64Array.from({ length: dim }, (_, i) => (i < K * p ? 1 : 0)) : undefined;
   const theta = lbfgs(evaluate, new Float64Array(dim), {
     maxIter,
     gtol: tol * C * sumW,
     fn,
     onIteration: opts.onIteration,
+    l1,
   });
-  // Softmax is invariant to a common shift: centre the intercepts (and, unpenalised, W's columns).
+  // Softmax is invariant to a common shift: centre the intercepts (and, unpenalised, W's columns;
+  // a penalty already picks the shift).
   centreOverClasses(theta, K * p, K, 1);
-  if (lambda === 0) for (let j = 0; j < p; j++) centreOverClasses(theta, j, K, p);
+  if (penalty === 'none') for (let j = 0; j < p; j++) centreOverClasses(theta, j, K, p);
   return {
     kind: 'multinomialLogisticRegression',
     featureNames: [...featureNames],
@@ -690,17 +696,50 @@ function centreOverClasses(theta: Float64Array, offset: number, K: number, strid
  * correction pairs, a backtracking Armijo line search, and scipy's stopping rules (largest
  * gradient component <= gtol, or relative decrease <= 64 eps). Pairs with non-positive
  * curvature are skipped so the inverse-Hessian estimate stays positive definite.
+ *
+ * With `l1` (a penalty weight per coordinate) it is OWL-QN (Andrew and Gao, 2007) for
+ * `f(x) + sum_i l1[i] |x_i|`: the minimum-norm subgradient stands in for the gradient, the
+ * direction is kept to the orthant it points into, and line-search points are projected onto
+ * that orthant, so coordinates reach exactly 0. Correction pairs use the smooth gradients.
  */
 function lbfgs(
   evaluate: (x: Float64Array, grad: Float64Array) => number,
   x0: Float64Array,
-  o: { maxIter: number; gtol: number; fn: string; onIteration?: (it: number, loss: number) => void },
+  o: {
+    maxIter: number;
+    gtol: number;
+    fn: string;
+    onIteration?: (it: number, loss: number) => void;
+    l1?: Float64Array;
+  },
 ): Float64Array {
   const dim = x0.length;
   const m = 10;
+  const l1 = o.l1;
   const x = Float64Array.from(x0);
   const g = new Float64Array(dim);
-  let f = evaluate(x, g);
+  const penaltyOf = (v: Float64Array): number => {
+    if (!l1) return 0;
+    let s = 0;
+    for (let i = 0; i < dim; i++) s += l1[i] * Math.abs(v[i]);
+    return s;
+  };
+  // pg: the gradient, or with l1 the minimum-norm subgradient of the penalised objective.
+  const pg = l1 ? new Float64Array(dim) : g;
+  const pseudoGradient = (): void => {
+    if (!l1) return;
+    for (let i = 0; i < dim; i++) {
+      const c = l1[i];
+      const gi = g[i];
+      if (x[i] > 0) pg[i] = gi + c;
+      else if (x[i] < 0) pg[i] = gi - c;
+      else if (gi + c < 0) pg[i] = gi + c;
+      else if (gi - c > 0) pg[i] = gi - c;
+      else pg[i] = 0;
+    }
+  };
+  let f = evaluate(x, g) + penaltyOf(x);
+  pseudoGradient();
   const sList: Float64Array[] = [];
   const yList: Float64Array[] = [];
   const rho: number[] = [];
@@ -714,10 +753,10 @@ function lbfgs(
     return s;
   };
   const gmax = (v: Float64Array): number => v.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
-  let converged = gmax(g) <= o.gtol;
+  let converged = gmax(pg) <= o.gtol;
   for (let it = 1; it <= o.maxIter && !converged; it++) {
-    // d = -H g by the two-loop recursion.
-    for (let i = 0; i < dim; i++) d[i] = -g[i];
+    // d = -H pg by the two-loop recursion.
+    for (let i = 0; i < dim; i++) d[i] = -pg[i];
     const len = sList.length;
     for (let k = len - 1; k >= 0; k--) {
       alphas[k] = rho[k] * dot(sList[k], d);
@@ -729,7 +768,7 @@ function lbfgs(
       for (let i = 0; i < dim; i++) d[i] *= gamma;
     } else {
       // First step: unit length in the largest component, as scipy's first trial.
-      const scale = 1 / Math.max(gmax(g), 1e-300);
+      const scale = 1 / Math.max(gmax(pg), 1e-300);
       for (let i = 0; i < dim; i++) d[i] *= Math.min(1, scale);
     }
     for (let k = 0; k < len; k++) {
@@ -737,22 +776,37 @@ function lbfgs(
       const sk = sList[k];
       for (let i = 0; i < dim; i++) d[i] += (alphas[k] - beta) * sk[i];
     }
-    let slope = dot(g, d);
+    // OWL-QN: no penalised coordinate moves against the subgradient's descent direction.
+    if (l1) for (let i = 0; i < dim; i++) if (l1[i] > 0 && d[i] * pg[i] >= 0) d[i] = 0;
+    let slope = dot(pg, d);
     if (!(slope < 0)) {
       // Not a descent direction (numerical trouble): restart from steepest descent.
       sList.length = 0;
       yList.length = 0;
       rho.length = 0;
-      for (let i = 0; i < dim; i++) d[i] = -g[i] / Math.max(gmax(g), 1e-300);
-      slope = dot(g, d);
+      for (let i = 0; i < dim; i++) d[i] = -pg[i] / Math.max(gmax(pg), 1e-300);
+      slope = dot(pg, d);
     }
     let t = 1;
     let fNew = f;
     let accepted = false;
     for (let k = 0; k < 50; k++) {
       for (let i = 0; i < dim; i++) xNew[i] = x[i] + t * d[i];
-      fNew = evaluate(xNew, gNew);
-      if (fNew <= f + 1e-4 * t * slope) {
+      let decrease = t * slope;
+      if (l1) {
+        // Project penalised coordinates onto the orthant of x (of -pg where x is 0); the Armijo
+        // test uses the step actually taken.
+        decrease = 0;
+        for (let i = 0; i < dim; i++) {
+          if (l1[i] > 0) {
+            const sign = x[i] !== 0 ? Math.sign(x[i]) : -Math.sign(pg[i]);
+            if (Math.sign(xNew[i]) !== sign) xNew[i] = 0;
+          }
+          decrease += pg[i] * (xNew[i] - x[i]);
+        }
+      }
+      fNew = evaluate(xNew, gNew) + penaltyOf(xNew);
+      if (fNew <= f + 1e-4 * decrease) {
         accepted = true;
         break;
       }
@@ -783,9 +837,10 @@ function lbfgs(
     const fOld = f;
     x.set(xNew);
     g.set(gNew);
+    pseudoGradient();
     f = fNew;
     o.onIteration?.(it, f);
-    if (gmax(g) <= o.gtol || (fOld - f) / Math.max(Math.abs(fOld), Math.abs(f), 1) <= 64 * Number.EPSILON) {
+    if (gmax(pg) <= o.gtol || (fOld - f) / Math.max(Math.abs(fOld), Math.abs(f), 1) <= 64 * Number.EPSILON) {
       converged = true;
     }
   }
