@@ -260,35 +260,10 @@ function fitNewton(
       r[i] = C * w[i] * (pi - y[i]);
       h[i] = C * w[i] * pi * (1 - pi);
     }
-    grad.fill(0);
-    hess.fill(0);
-    let gb = 0;
-    let hbb = 0;
-    for (let i = 0; i < n; i++) {
-      gb += r[i];
-      hbb += h[i];
-    }
-    grad[p] = gb;
-    hess[p * d + p] = hbb;
+    gradientAndHessian(columns, n, r, h, grad, hess);
     for (let j = 0; j < p; j++) {
-      const cj = columns[j];
-      let g = lambda * theta[j];
-      let hjb = 0;
-      for (let i = 0; i < n; i++) {
-        g += r[i] * cj[i];
-        hjb += h[i] * cj[i];
-      }
-      grad[j] = g;
-      hess[j * d + p] = hjb;
-      hess[p * d + j] = hjb;
-      for (let k = 0; k <= j; k++) {
-        const ck = columns[k];
-        let s = 0;
-        for (let i = 0; i < n; i++) s += h[i] * cj[i] * ck[i];
-        if (k === j) s += lambda;
-        hess[j * d + k] = s;
-        hess[k * d + j] = s;
-      }
+      grad[j] += lambda * theta[j];
+      hess[j * d + j] += lambda;
     }
     let gmax = 0;
     for (let j = 0; j < d; j++) gmax = Math.max(gmax, Math.abs(grad[j]));
@@ -359,6 +334,71 @@ function fitNewton(
   }
   if (!converged) warnNotConverged(fn, maxIter, tol);
   return theta;
+}
+
+/** Rows per block of {@link gradientAndHessian}: its working set (p + 2 arrays of it) stays in cache. */
+const GRAM_BLOCK = 1024;
+
+/**
+ * The unpenalised gradient `[X^T r, sum r]` and Hessian `[X 1]^T diag(h) [X 1]` (d = p + 1,
+ * row-major, symmetric) of a binary logistic loss. Summed block by block over the rows, so each
+ * column is read once per iteration rather than once per Hessian entry (a pair of 8 MB columns
+ * per entry made 1M x 28 rows ~8x slower).
+ */
+function gradientAndHessian(
+  columns: Columns,
+  n: number,
+  r: Float64Array,
+  h: Float64Array,
+  grad: Float64Array,
+  hess: Float64Array,
+): void {
+  const p = columns.length;
+  const d = p + 1;
+  grad.fill(0);
+  hess.fill(0);
+  const hx = new Float64Array(p * GRAM_BLOCK);
+  for (let i0 = 0; i0 < n; i0 += GRAM_BLOCK) {
+    const m = Math.min(GRAM_BLOCK, n - i0);
+    let gb = 0;
+    let hbb = 0;
+    for (let t = 0; t < m; t++) {
+      gb += r[i0 + t];
+      hbb += h[i0 + t];
+    }
+    grad[p] += gb;
+    hess[p * d + p] += hbb;
+    for (let j = 0; j < p; j++) {
+      const cj = columns[j];
+      const o = j * GRAM_BLOCK;
+      let g = 0;
+      let hjb = 0;
+      for (let t = 0; t < m; t++) {
+        const x = cj[i0 + t];
+        g += r[i0 + t] * x;
+        const v = h[i0 + t] * x;
+        hjb += v;
+        hx[o + t] = v;
+      }
+      grad[j] += g;
+      hess[j * d + p] += hjb;
+      for (let k = 0; k <= j; k++) {
+        const ck = columns[k];
+        // Two partial sums: the adds of one long dependent chain would bound the loop.
+        let s0 = 0;
+        let s1 = 0;
+        let t = 0;
+        for (; t + 1 < m; t += 2) {
+          s0 += hx[o + t] * ck[i0 + t];
+          s1 += hx[o + t + 1] * ck[i0 + t + 1];
+        }
+        if (t < m) s0 += hx[o + t] * ck[i0 + t];
+        hess[j * d + k] += s0 + s1;
+      }
+    }
+  }
+  for (let j = 0; j < p; j++) for (let k = 0; k < j; k++) hess[k * d + j] = hess[j * d + k];
+  for (let j = 0; j < p; j++) hess[p * d + j] = hess[j * d + p];
 }
 
 function warnNotConverged(fn: string, maxIter: number, tol: number): void {
