@@ -320,7 +320,7 @@ export function fitGbt(opts: GbtOptions): GbtResult {
       };
   const { idx, g, h } = buffers;
   const builder: HistogramBuilder = parallel ?? new SerialHistogramBuilder(buffers);
-  const grower = new TreeGrower(data, idx, builder, r, parallel ? (len) => parallel.newHistogram(len) : undefined);
+  const grower = new TreeGrower(buffers, builder, r, parallel ? (len) => parallel.newHistogram(len) : undefined);
 
   const acc = new Float64Array(n * k);
   const vacc = vy ? new Float64Array(vy.length * k) : null;

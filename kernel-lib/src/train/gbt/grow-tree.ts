@@ -6,9 +6,17 @@
  *
  * Every leaf's range is sorted by row (the tree starts from sorted rows and partitions are
  * stable), which keeps memory access in order and lets a partition be undone by a merge.
+ * The gradients travel with the rows (`og`/`oh` hold, at each position, the gradient of the row
+ * `idx` has there), so a leaf's histograms read them in order without gathering them first.
  */
 import type { BinnedFeatures } from './binning';
-import { BIN_STRIDE, countHistograms, subtractHistograms, type HistogramBuilder } from './histogram';
+import {
+  BIN_STRIDE,
+  countHistograms,
+  subtractHistograms,
+  type HistogramBuffers,
+  type HistogramBuilder,
+} from './histogram';
 import { findBestSplit, SplitInfo, type SplitParams } from './split';
 
 /** Tree shape limits and split rules. */
@@ -45,13 +53,21 @@ export interface GrownTree {
  *
  * @example
  * ```ts
- * const grower = new TreeGrower(data, idx, builder, params);
+ * const grower = new TreeGrower(buffers, builder, params);
  * const tree = grower.grow(n, true, features, features.length, g, h, 0);
  * ```
  */
 export class TreeGrower {
   private readonly hists: Float64Array[] = [];
   private readonly tmp: Int32Array;
+  private readonly tmpG: Float64Array;
+  private readonly tmpH: Float64Array;
+  private readonly data: BinnedFeatures;
+  /** Row indices; the first `nBag` are the rows a tree learns from. Reordered by grow(). */
+  private readonly idx: Int32Array;
+  /** Gradients and hessians by position in `idx` (see the file comment). */
+  private readonly og: Float64Array;
+  private readonly oh: Float64Array;
   private readonly best: SplitInfo[] = [];
   private readonly slotOf: Int32Array;
   private readonly depth: Int32Array;
@@ -59,14 +75,19 @@ export class TreeGrower {
   private readonly counts: Float64Array;
 
   constructor(
-    private readonly data: BinnedFeatures,
-    /** Row indices; the first `nBag` are the rows a tree learns from. Reordered by grow(). */
-    private readonly idx: Int32Array,
+    buffers: HistogramBuffers,
     private readonly builder: HistogramBuilder,
     private readonly p: GrowParams,
     private readonly newHistogram: (length: number) => Float64Array = (len) => new Float64Array(len),
   ) {
+    const data = buffers.data;
+    this.data = data;
+    this.idx = buffers.idx;
+    this.og = buffers.og;
+    this.oh = buffers.oh;
     this.tmp = new Int32Array(data.n);
+    this.tmpG = new Float64Array(data.n);
+    this.tmpH = new Float64Array(data.n);
     for (let l = 0; l < p.numLeaves; l++) this.best.push(new SplitInfo());
     this.slotOf = new Int32Array(p.numLeaves);
     this.depth = new Int32Array(p.numLeaves);
@@ -109,17 +130,21 @@ export class TreeGrower {
     };
     let sg = 0;
     let sh = 0;
+    const og = this.og;
+    const oh = this.oh;
     if (identity) {
-      for (let i = 0; i < nBag; i++) {
-        sg += g[i];
-        sh += h[i];
-      }
+      og.set(g.subarray(0, nBag));
+      oh.set(h.subarray(0, nBag));
     } else {
       for (let i = 0; i < nBag; i++) {
         const r = idx[i];
-        sg += g[r];
-        sh += h[r];
+        og[i] = g[r];
+        oh[i] = h[r];
       }
+    }
+    for (let i = 0; i < nBag; i++) {
+      sg += og[i];
+      sh += oh[i];
     }
     t.leafEnd[0] = nBag;
     t.leafG[0] = sg;
@@ -154,15 +179,28 @@ export class TreeGrower {
       const thr = s.bin;
       const defLeft = s.defaultLeft;
       const tmp = this.tmp;
+      const tmpG = this.tmpG;
+      const tmpH = this.tmpH;
       let w = start;
       let r = 0;
       for (let i = start; i < end; i++) {
         const row = idx[i];
         const b = col[row];
-        if (b === nan ? defLeft : b <= thr) idx[w++] = row;
-        else tmp[r++] = row;
+        if (b === nan ? defLeft : b <= thr) {
+          idx[w] = row;
+          og[w] = og[i];
+          oh[w] = oh[i];
+          w++;
+        } else {
+          tmp[r] = row;
+          tmpG[r] = og[i];
+          tmpH[r] = oh[i];
+          r++;
+        }
       }
       idx.set(tmp.subarray(0, r), w);
+      og.set(tmpG.subarray(0, r), w);
+      oh.set(tmpH.subarray(0, r), w);
       if (w - start < p.minDataInLeaf || end - w < p.minDataInLeaf) {
         // The estimated counts were wrong: undo the partition (merge the two sorted halves) and
         // search this leaf again with exact counts.
@@ -255,17 +293,25 @@ export class TreeGrower {
     return this.hists[slot];
   }
 
-  /** Restores the sorted order of idx[start..end) from its sorted halves [start, mid) and [mid, end). */
+  /**
+   * Restores the sorted order of idx[start..end) from its sorted halves [start, mid) and
+   * [mid, end), moving the gradients along.
+   */
   private merge(start: number, mid: number, end: number): void {
-    const idx = this.idx;
-    const tmp = this.tmp;
+    const { idx, og, oh, tmp, tmpG, tmpH } = this;
     let a = start;
     let b = mid;
     let o = 0;
-    while (a < mid && b < end) tmp[o++] = idx[a] < idx[b] ? idx[a++] : idx[b++];
-    while (a < mid) tmp[o++] = idx[a++];
-    while (b < end) tmp[o++] = idx[b++];
+    while (a < mid || b < end) {
+      const i = b >= end || (a < mid && idx[a] < idx[b]) ? a++ : b++;
+      tmp[o] = idx[i];
+      tmpG[o] = og[i];
+      tmpH[o] = oh[i];
+      o++;
+    }
     idx.set(tmp.subarray(0, o), start);
+    og.set(tmpG.subarray(0, o), start);
+    oh.set(tmpH.subarray(0, o), start);
   }
 
   /** Whether a leaf may split at all (depth, and room for two children of the minimum size). */

@@ -14,8 +14,8 @@ export const BIN_STRIDE = 2;
 
 /**
  * Sums the histograms of features `features[from..to)` over rows `idx[start..end)`.
- * `og`/`oh` hold the leaf's gradients and hessians in the order of `idx[start..end)` (gathered
- * once per leaf, so each feature's pass reads them sequentially); when `identity` is set the
+ * `og`/`oh` hold the leaf's gradients and hessians in the order of `idx[start..end)` (kept in
+ * that order by the tree grower, so each pass reads them sequentially); when `identity` is set the
  * rows are 0..n-1 and `og`/`oh` are the full gradient arrays.
  *
  * @example
@@ -267,23 +267,6 @@ export function buildHistograms(
     );
 }
 
-/** Copies the gradients and hessians of rows `idx[start..end)` into `og`/`oh` (from 0). */
-export function gatherGradients(
-  idx: Int32Array,
-  start: number,
-  end: number,
-  g: Float64Array,
-  h: Float64Array,
-  og: Float64Array,
-  oh: Float64Array,
-): void {
-  for (let i = start, j = 0; i < end; i++, j++) {
-    const r = idx[i];
-    og[j] = g[r];
-    oh[j] = h[r];
-  }
-}
-
 /** `larger = parent - smaller` over the given features, in place in `parent`. */
 export function subtractHistograms(
   parent: Float64Array,
@@ -330,14 +313,15 @@ export interface HistogramBuffers {
   /** Gradients, class-major: class k of row i at `k * n + i`. */
   g: Float64Array;
   h: Float64Array;
+  /** The current tree's gradients and hessians by position in `idx` (kept so by the grower). */
   og: Float64Array;
   oh: Float64Array;
 }
 
 /**
  * The gradients and hessians a leaf's histograms read for class `cls`: the class's full arrays
- * when the leaf holds every row in order (`identity`), else gathered once into `og`/`oh` in the
- * order of `idx[start..end)`.
+ * when the leaf holds every row in order (`identity`), else the leaf's positions of `og`/`oh`
+ * (which the tree grower keeps in the order of `idx`).
  */
 export function leafGradients(
   b: HistogramBuffers,
@@ -347,11 +331,12 @@ export function leafGradients(
   cls: number,
 ): [Float64Array, Float64Array] {
   const n = b.data.n;
-  const g = cls === 0 ? b.g : b.g.subarray(cls * n, (cls + 1) * n);
-  const h = cls === 0 ? b.h : b.h.subarray(cls * n, (cls + 1) * n);
-  if (identity) return [g, h];
-  gatherGradients(b.idx, start, end, g, h, b.og, b.oh);
-  return [b.og, b.oh];
+  if (identity) {
+    const g = cls === 0 ? b.g : b.g.subarray(cls * n, (cls + 1) * n);
+    const h = cls === 0 ? b.h : b.h.subarray(cls * n, (cls + 1) * n);
+    return [g, h];
+  }
+  return [b.og.subarray(start, end), b.oh.subarray(start, end)];
 }
 
 /** The single-threaded {@link HistogramBuilder}. */

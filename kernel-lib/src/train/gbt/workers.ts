@@ -93,13 +93,15 @@ for (;;) {
   try {
     const identity = ctrl[${IDENTITY}] === 1;
     const cls = ctrl[${CLS}];
-    const gc = identity ? g.subarray(cls * d.n, (cls + 1) * d.n) : og;
-    const hc = identity ? h.subarray(cls * d.n, (cls + 1) * d.n) : oh;
+    const start = ctrl[${START}];
+    const end = ctrl[${END}];
+    const gc = identity ? g.subarray(cls * d.n, (cls + 1) * d.n) : og.subarray(start, end);
+    const hc = identity ? h.subarray(cls * d.n, (cls + 1) * d.n) : oh.subarray(start, end);
     const hist = hists[ctrl[${SLOT}]];
     const nf = ctrl[${NFEAT}];
     const from = Math.floor((d.thread * nf) / d.threads);
     const to = Math.floor(((d.thread + 1) * nf) / d.threads);
-    buildHistograms(hist, data, features, from, to, nf === bins.length, idx, ctrl[${START}], ctrl[${END}], gc, hc, identity);
+    buildHistograms(hist, data, features, from, to, nf === bins.length, idx, start, end, gc, hc, identity);
   } catch (e) {
     Atomics.store(ctrl, ${ERROR}, 1);
   }
