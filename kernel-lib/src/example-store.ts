@@ -24,6 +24,22 @@ import { s3LocalFile } from './s3-files';
 /** Arrow field metadata keys that carry an example set's column roles. */
 export const ROLE_KEY = 'plinth.role';
 export const SOURCE_KEY = 'plinth.source';
+/** Schema metadata key of a table read from an example set: `{"name": ..., "version": ...}` as JSON. */
+export const EXAMPLE_SET_KEY = 'plinth.example_set';
+
+/** The example set a table was read from (its schema metadata), if any. */
+export function exampleSetOf(table: Table): { name: string; version: number } | undefined {
+  const raw = table.schema.metadata.get(EXAMPLE_SET_KEY);
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as { name?: unknown; version?: unknown };
+    if (typeof v.name === 'string' && Number.isInteger(v.version))
+      return { name: v.name, version: v.version as number };
+  } catch {
+    // not ours
+  }
+  return undefined;
+}
 
 /** A local file DuckDB can read: s3:// objects are downloaded first (s3-files.ts). */
 async function localPath(uri: string): Promise<string> {
@@ -46,12 +62,15 @@ function arrowType(duckType: string): DataType {
   return new Utf8();
 }
 
+/** What a table keeps of its example set's manifest: column roles, and which set and version it is. */
+type ExampleSetManifest = Pick<ExampleSet, 'columns'> & Partial<Pick<ExampleSet, 'name' | 'version'>>;
+
 /** Arrow columns from DuckDB result columns, with example-set column roles as field metadata. */
 function toArrowTable(
   names: string[],
   duckTypes: string[],
   columns: unknown[][],
-  manifest?: Pick<ExampleSet, 'columns'>,
+  manifest?: ExampleSetManifest,
 ): Table {
   const roles = new Map((manifest?.columns ?? []).map((c) => [c.name, c]));
   const fields: Field[] = [];
@@ -69,7 +88,10 @@ function toArrowTable(
     fields.push(new Field(name, type, true, meta));
     vectors.push(vec);
   });
-  const schema = new Schema(fields);
+  const tableMeta = new Map<string, string>();
+  if (manifest?.name && manifest.version)
+    tableMeta.set(EXAMPLE_SET_KEY, JSON.stringify({ name: manifest.name, version: manifest.version }));
+  const schema = new Schema(fields, tableMeta);
   if (vectors.length === 0) return new Table(schema);
   const data = makeData({
     type: new Struct(fields),
@@ -110,7 +132,7 @@ async function openParquet(files: string[]): Promise<{ conn: DuckDBConnection; l
  * const table = await readParquetAsArrow(['file:///data/part-0.parquet']);
  * table.numRows;
  */
-export async function readParquetAsArrow(files: string[], manifest?: Pick<ExampleSet, 'columns'>): Promise<Table> {
+export async function readParquetAsArrow(files: string[], manifest?: ExampleSetManifest): Promise<Table> {
   const { conn, list, close } = await openParquet(files);
   try {
     const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet([${list}])`);
@@ -131,7 +153,7 @@ export async function readParquetAsArrow(files: string[], manifest?: Pick<Exampl
  */
 export async function* readParquetBatches(
   files: string[],
-  manifest?: Pick<ExampleSet, 'columns'>,
+  manifest?: ExampleSetManifest,
   batchRows = 65_536,
 ): AsyncGenerator<Table> {
   if (!Number.isInteger(batchRows) || batchRows < 1)

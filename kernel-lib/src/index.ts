@@ -16,3 +16,4 @@ export * from './online';
 export { PlinthClient, InferenceClient, ProblemError, formatProblem } from '@plinth/schema';
 export type * from '@plinth/schema';
 export * from './pipeline/model-file';
+export * from './tracking';

@@ -24,17 +24,22 @@ import {
   type PushResponse,
   type PlannedChange,
   type QualityReport,
+  type Run,
+  type RunSearch,
   type StatisticsOptions,
   type ViewMetadata,
 } from '@plinth/schema';
 import { progress } from './display';
-import { readParquetAsArrow, readParquetBatches, numericColumns } from './example-store';
+import { exampleSetOf, readParquetAsArrow, readParquetBatches, numericColumns } from './example-store';
 import { compilePipeline } from './onnx/compile';
 import { PipelineSession } from './onnx/runtime';
 import { OnlineFeatureReader } from './online/feature-reader';
 import { openOnlineStore, type OnlineStoreConfig } from './online/open-store';
 import { assembleInputs, onlineRefs, type InputStatus, type OnlineFeatureRow } from './pipeline/assemble';
-import type { TrainResult } from './pipeline/train';
+import { train, type TrainOptions, type TrainResult } from './pipeline/train';
+import { modelFileOf } from './pipeline/model-file';
+import { showTable } from './display';
+import { compareRunsTable, runEnvironment, runSource, TrackedRun, type ParamValue } from './tracking';
 
 export interface ConnectOptions {
   /** Control plane URL (default: env PLINTH_URL, else http://127.0.0.1:8787). */
@@ -57,6 +62,28 @@ export interface PublishOptions {
   owner?: string;
   tags?: Record<string, string>;
   requestFeatures?: string[];
+}
+
+/** What `Plinth.train` adds to `train()`'s options: where and how the run is recorded. */
+export interface TrackedTrainOptions extends TrainOptions {
+  /** The run's experiment (default 'default'); often the model's name. */
+  experiment?: string;
+  /** The run's name (default: the model kind and the time). */
+  runName?: string;
+  tags?: Record<string, string>;
+}
+
+/** A training's configuration as run parameters: scalars as they are, lists and objects as JSON. */
+function configParams(config: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (v === undefined || v === null || !/^[A-Za-z0-9_.:/-]{1,250}$/.test(k)) continue;
+    const text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    // Long lists (hundreds of feature names) go in the model file artifact; the count stays searchable.
+    if (text.length > 6000) out[`${k}.count`] = String(Array.isArray(v) ? v.length : Object.keys(v).length);
+    else out[k] = text;
+  }
+  return out;
 }
 
 const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -380,6 +407,110 @@ export class Plinth {
    */
   async onlineReader(config: OnlineStoreConfig): Promise<OnlineFeatureReader> {
     return new OnlineFeatureReader(this.client, await openOnlineStore(config, { readOnly: true }));
+  }
+
+  /**
+   * Starts a tracked run in `experiment`, recording where it runs from (notebook, git commit)
+   * and the environment (Node and package versions).
+   *
+   * @example
+   * const run = await p.startRun({ experiment: 'ctr', name: 'lr sweep', params: { C: 0.5 } });
+   * await run.logMetrics({ auc: 0.74 });
+   * await run.end();
+   */
+  async startRun(opts: {
+    experiment: string;
+    name?: string;
+    params?: Record<string, ParamValue>;
+    tags?: Record<string, string>;
+    exampleSet?: { name: string; version: number };
+  }): Promise<TrackedRun> {
+    const run = await this.client.createRun({
+      experiment: opts.experiment,
+      ...(opts.name ? { name: opts.name } : {}),
+      ...(opts.params
+        ? { params: Object.fromEntries(Object.entries(opts.params).map(([k, v]) => [k, String(v)])) }
+        : {}),
+      ...(opts.tags ? { tags: opts.tags } : {}),
+      ...(opts.exampleSet ? { exampleSet: opts.exampleSet } : {}),
+      source: runSource(),
+      environment: runEnvironment(),
+    });
+    return new TrackedRun(this.client, run);
+  }
+
+  /**
+   * Trains like `train()` and records the run: its configuration as parameters, metrics per
+   * iteration (train and validation loss by step) and at the end (`train.auc`,
+   * `validation.auc`, ...), the example set, and the model file as an artifact. A failed
+   * training leaves a run marked failed.
+   *
+   * @example
+   * const result = await p.train({ data: train, validation: test, model: 'gbt', experiment: 'ctr' });
+   * result.run.metrics['validation.auc'].value;
+   */
+  async train(opts: TrackedTrainOptions): Promise<TrainResult & { run: Run }> {
+    const { experiment = 'default', runName, tags, ...trainOpts } = opts;
+    const model = trainOpts.model ?? 'logisticRegression';
+    const exampleSet = exampleSetOf(trainOpts.data);
+    const tracked = await this.startRun({
+      experiment,
+      name: runName ?? `${model} ${new Date().toISOString().slice(0, 19).replace('T', ' ')}`,
+      ...(tags ? { tags } : {}),
+      ...(exampleSet ? { exampleSet } : {}),
+    });
+    let result: TrainResult;
+    try {
+      result = train(trainOpts);
+    } catch (e) {
+      await tracked.setTags({ error: String((e as Error).message).slice(0, 256) }).catch(() => undefined);
+      await tracked.end('failed').catch(() => undefined);
+      throw e;
+    }
+    const steps = result.history?.length ?? 0;
+    const history = result.history ?? [];
+    await this.client.logRun(tracked.id, {
+      params: configParams(result.config),
+      metrics: [
+        ...history.flatMap((h) => [
+          ...(h.trainLoss !== undefined ? [{ key: 'train.loss', value: h.trainLoss, step: h.iteration }] : []),
+          ...(h.validLoss !== undefined ? [{ key: 'validation.loss', value: h.validLoss, step: h.iteration }] : []),
+        ]),
+        ...Object.entries(result.metrics).flatMap(([split, m]) =>
+          Object.entries(m ?? {})
+            .filter(([, v]) => typeof v === 'number' && Number.isFinite(v))
+            .map(([k, v]) => ({ key: `${split}.${k}`, value: v as number, step: steps })),
+        ),
+      ],
+    });
+    const file = new TextEncoder().encode(JSON.stringify(modelFileOf(result, { run: tracked.id })));
+    await tracked.logArtifact('model/model.plinth.json', file);
+    const run = await tracked.end('finished');
+    return { ...result, run };
+  }
+
+  /**
+   * Searches runs (MLflow's filter syntax, clauses joined by AND; see docs/runs.md) and returns
+   * one page, best first when ordered by a metric.
+   *
+   * @example
+   * const { items } = await p.searchRuns({ experiments: ['ctr'], filter: 'metrics.validation.auc > 0.7', orderBy: ['metrics.validation.auc DESC'] });
+   */
+  searchRuns(req: RunSearch = {}): Promise<{ items: Run[]; nextPageToken?: string }> {
+    return this.client.searchRuns(req);
+  }
+
+  /**
+   * Shows runs side by side (parameters and latest metrics, one column per run) and returns the rows.
+   *
+   * @example
+   * await p.compareRuns([gbt.run.id, logistic.run.id]);
+   */
+  async compareRuns(ids: string[]): Promise<Record<string, string | number | null>[]> {
+    const runs = await Promise.all(ids.map((id) => this.client.getRun(id)));
+    const rows = compareRunsTable(runs);
+    showTable(rows, `Runs: ${runs.map((r) => r.name ?? r.id.slice(0, 8)).join(' vs ')}`);
+    return rows;
   }
 
   /**

@@ -340,6 +340,29 @@ export class PlinthClient {
     return this.request('GET', 'api/v1/models');
   }
 
+  // Run tracking ----------------------------------------------------------------------------
+  createRun(req: T.RunCreate): Promise<T.Run> {
+    return this.request('POST', 'api/v1/runs', req);
+  }
+  getRun(id: string): Promise<T.Run> {
+    return this.request('GET', `api/v1/runs/${encodeURIComponent(id)}`);
+  }
+  logRun(id: string, batch: T.RunLog): Promise<{ params: number; metrics: number; tags: number; artifacts: number }> {
+    return this.request('POST', `api/v1/runs/${encodeURIComponent(id)}/log`, batch);
+  }
+  updateRun(id: string, patch: T.RunUpdate): Promise<T.Run> {
+    return this.request('PATCH', `api/v1/runs/${encodeURIComponent(id)}`, patch);
+  }
+  deleteRun(id: string): Promise<void> {
+    return this.request('DELETE', `api/v1/runs/${encodeURIComponent(id)}`);
+  }
+  getMetricHistory(id: string, key: string): Promise<T.MetricHistory> {
+    return this.request('GET', `api/v1/runs/${encodeURIComponent(id)}/metrics/${encodeURIComponent(key)}`);
+  }
+  searchRuns(req: T.RunSearch = {}): Promise<T.RunSearchResult> {
+    return this.request('POST', 'api/v1/runs/search', req);
+  }
+
   // Deployments ---------------------------------------------------------------------------
   deploy(name: string, req: T.DeployRequest): Promise<T.Deployment> {
     return this.request('PUT', `api/v1/deployments/${encodeURIComponent(name)}`, req);

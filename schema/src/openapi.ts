@@ -327,6 +327,50 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         ok: [200, { type: 'string', contentMediaType: 'application/octet-stream' }],
       }),
     },
+    '/api/v1/runs': {
+      post: op({
+        operationId: 'createRun',
+        summary: 'Start a tracked run',
+        body: ref('run.json', 'RunCreate'),
+        ok: [201, ref('run.json')],
+      }),
+    },
+    '/api/v1/runs/search': {
+      post: op({
+        operationId: 'searchRuns',
+        summary: "Search runs: filter (metrics.auc > 0.8 AND params.model = 'gbt'), order, page",
+        body: ref('run.json', 'RunSearch'),
+        ok: [200, ref('run.json', 'RunSearchResult')],
+      }),
+    },
+    '/api/v1/runs/{id}': {
+      get: op({ operationId: 'getRun', summary: 'A run', params: [idParam], ok: [200, ref('run.json')] }),
+      patch: op({
+        operationId: 'updateRun',
+        summary: 'Finish (status, end time) or rename a run',
+        params: [idParam],
+        body: ref('run.json', 'RunUpdate'),
+        ok: [200, ref('run.json')],
+      }),
+      delete: op({ operationId: 'deleteRun', summary: 'Delete a run (soft)', params: [idParam], ok: [204, null] }),
+    },
+    '/api/v1/runs/{id}/log': {
+      post: op({
+        operationId: 'logRun',
+        summary: 'Log parameters, metrics by step, tags and artifacts in one batch',
+        params: [idParam],
+        body: ref('run.json', 'RunLog'),
+        ok: [200, { type: 'object' }],
+      }),
+    },
+    '/api/v1/runs/{id}/metrics/{key}': {
+      get: op({
+        operationId: 'getMetricHistory',
+        summary: "A metric's points by step",
+        params: [idParam, { name: 'key', in: 'path', required: true, schema: { type: 'string' } }],
+        ok: [200, ref('run.json', 'MetricHistory')],
+      }),
+    },
     '/api/v1/models': {
       get: op({
         operationId: 'listModels',

@@ -24,6 +24,10 @@ export interface DocumentTypes {
   statistics: T.DatasetStatistics;
   'quality-report': T.QualityReport;
   'model-file': T.ModelFile;
+  'run-create': T.RunCreate;
+  'run-log': T.RunLog;
+  'run-update': T.RunUpdate;
+  'run-search': T.RunSearch;
 }
 export type DocumentKind = keyof DocumentTypes;
 
@@ -44,6 +48,10 @@ const schemaRefs: Record<DocumentKind, string> = {
   statistics: 'statistics.json',
   'quality-report': 'quality.json',
   'model-file': 'model-file.json',
+  'run-create': 'run.json#/$defs/RunCreate',
+  'run-log': 'run.json#/$defs/RunLog',
+  'run-update': 'run.json#/$defs/RunUpdate',
+  'run-search': 'run.json#/$defs/RunSearch',
 };
 
 export const documentKinds = Object.keys(schemaRefs) as DocumentKind[];

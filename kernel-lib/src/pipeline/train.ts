@@ -9,7 +9,7 @@ import { predict } from '../train/predict';
 import { accuracy, calibrationError, f1, logLoss, mae, multiLogLoss, prAuc, r2, rmse, rocAuc } from '../train/metrics';
 import type { Columns, Model, Predictions, TransformerStage } from '../train/types';
 import { outputsOf } from '../onnx/compile';
-import { columnsWithRole, numericColumns, SOURCE_KEY } from '../example-store';
+import { columnsWithRole, exampleSetOf, numericColumns, SOURCE_KEY } from '../example-store';
 import { progress, type Progress } from '../display';
 
 /** The models {@link train} fits. */
@@ -98,6 +98,8 @@ export interface TrainResult {
   history?: { iteration: number; trainLoss?: number; validLoss?: number }[];
   /** Where each feature comes from (`view:feature`), from the example set's metadata. */
   sources: Record<string, string | undefined>;
+  /** The example set the training rows were read from (`loadExampleSet`), when they were. */
+  exampleSet?: { name: string; version: number };
   config: Record<string, unknown>;
 }
 
@@ -363,6 +365,7 @@ export function train(opts: TrainOptions): TrainResult {
   const sources = Object.fromEntries(
     featureNames.map((f) => [f, opts.data.schema.fields.find((x) => x.name === f)?.metadata.get(SOURCE_KEY)]),
   );
+  const exampleSet = exampleSetOf(opts.data);
   return {
     featureNames,
     label,
@@ -375,6 +378,7 @@ export function train(opts: TrainOptions): TrainResult {
       .sort((a, b) => b.importance - a.importance),
     ...(fitted.history ? { history: fitted.history } : {}),
     sources,
+    ...(exampleSet ? { exampleSet } : {}),
     config: { model: kind, task, label, features: featureNames, ...fitted.config },
   };
 }

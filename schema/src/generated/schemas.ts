@@ -2281,6 +2281,381 @@ export const schemas = {
       }
     }
   },
+  "run.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://plinth.dev/schemas/run.json",
+    "title": "Run",
+    "description": "One tracked training: parameters, metrics (latest value per key; the history by step is its own route), tags, artifacts, the example set it read, where it came from and in what environment.",
+    "type": "object",
+    "required": [
+      "id",
+      "experiment",
+      "status",
+      "startTime",
+      "createdBy",
+      "params",
+      "metrics",
+      "tags",
+      "artifacts"
+    ],
+    "additionalProperties": false,
+    "properties": {
+      "id": {
+        "$ref": "#/$defs/RunId"
+      },
+      "experiment": {
+        "$ref": "common.json#/$defs/Name",
+        "description": "The group the run belongs to (often the model's name)."
+      },
+      "name": {
+        "$ref": "#/$defs/RunName"
+      },
+      "status": {
+        "$ref": "#/$defs/RunStatus"
+      },
+      "startTime": {
+        "$ref": "common.json#/$defs/Timestamp"
+      },
+      "endTime": {
+        "$ref": "common.json#/$defs/Timestamp"
+      },
+      "createdBy": {
+        "type": "string"
+      },
+      "params": {
+        "$ref": "#/$defs/RunParams"
+      },
+      "metrics": {
+        "type": "object",
+        "description": "Latest value of each metric: the one at the highest step (the newest on ties).",
+        "propertyNames": {
+          "$ref": "#/$defs/RunKey"
+        },
+        "additionalProperties": {
+          "$ref": "#/$defs/MetricPoint"
+        }
+      },
+      "tags": {
+        "$ref": "common.json#/$defs/Tags"
+      },
+      "source": {
+        "$ref": "#/$defs/RunSource"
+      },
+      "environment": {
+        "$ref": "#/$defs/RunEnvironment"
+      },
+      "exampleSet": {
+        "$ref": "common.json#/$defs/VersionRef"
+      },
+      "artifacts": {
+        "type": "array",
+        "items": {
+          "$ref": "#/$defs/RunArtifact"
+        }
+      }
+    },
+    "$defs": {
+      "RunId": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+      },
+      "RunName": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 250
+      },
+      "RunStatus": {
+        "enum": [
+          "running",
+          "finished",
+          "failed",
+          "killed"
+        ],
+        "title": "RunStatus"
+      },
+      "RunKey": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_.:/-]{1,250}$",
+        "description": "A parameter, metric or artifact key: letters, digits and _ . : / -."
+      },
+      "RunParams": {
+        "type": "object",
+        "description": "Parameters as strings (numbers are written in their shortest form); once logged, a parameter cannot change.",
+        "propertyNames": {
+          "$ref": "#/$defs/RunKey"
+        },
+        "additionalProperties": {
+          "type": "string",
+          "maxLength": 6000
+        }
+      },
+      "MetricPoint": {
+        "type": "object",
+        "required": [
+          "value",
+          "step",
+          "timestamp"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "value": {
+            "type": "number"
+          },
+          "step": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "timestamp": {
+            "$ref": "common.json#/$defs/Timestamp"
+          }
+        }
+      },
+      "MetricLog": {
+        "type": "object",
+        "required": [
+          "key",
+          "value"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "key": {
+            "$ref": "#/$defs/RunKey"
+          },
+          "value": {
+            "type": "number"
+          },
+          "step": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Default 0."
+          },
+          "timestamp": {
+            "$ref": "common.json#/$defs/Timestamp",
+            "description": "Default: when the server receives it."
+          }
+        }
+      },
+      "RunSource": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Where the run came from.",
+        "properties": {
+          "notebook": {
+            "type": "string",
+            "maxLength": 1000,
+            "description": "Notebook path, relative to the Jupyter root."
+          },
+          "cell": {
+            "type": "string",
+            "maxLength": 200,
+            "description": "The cell (id or execution count)."
+          },
+          "gitCommit": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{7,64}$"
+          },
+          "gitDirty": {
+            "type": "boolean"
+          },
+          "host": {
+            "type": "string",
+            "maxLength": 255
+          },
+          "command": {
+            "type": "string",
+            "maxLength": 1000,
+            "description": "The script or command, outside notebooks."
+          }
+        }
+      },
+      "RunEnvironment": {
+        "type": "object",
+        "description": "Versions of the runtime and packages the run used, by name (node, @plinth/kernel-lib, onnxruntime-node...).",
+        "propertyNames": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 214
+        },
+        "additionalProperties": {
+          "type": "string",
+          "maxLength": 100
+        }
+      },
+      "RunArtifact": {
+        "type": "object",
+        "required": [
+          "path",
+          "sha256",
+          "bytes"
+        ],
+        "additionalProperties": false,
+        "description": "A file of the run, stored content-addressed (PUT /api/v1/artifacts/sha256/{sha256}).",
+        "properties": {
+          "path": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+            "maxLength": 500
+          },
+          "sha256": {
+            "$ref": "common.json#/$defs/Sha256"
+          },
+          "bytes": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "RunCreate": {
+        "type": "object",
+        "required": [
+          "experiment"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "experiment": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "name": {
+            "$ref": "#/$defs/RunName"
+          },
+          "startTime": {
+            "$ref": "common.json#/$defs/Timestamp"
+          },
+          "params": {
+            "$ref": "#/$defs/RunParams"
+          },
+          "tags": {
+            "$ref": "common.json#/$defs/Tags"
+          },
+          "source": {
+            "$ref": "#/$defs/RunSource"
+          },
+          "environment": {
+            "$ref": "#/$defs/RunEnvironment"
+          },
+          "exampleSet": {
+            "$ref": "common.json#/$defs/VersionRef"
+          }
+        }
+      },
+      "RunLog": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "A batch of parameters, metrics, tags and artifacts for one run, stored in one transaction.",
+        "properties": {
+          "params": {
+            "$ref": "#/$defs/RunParams"
+          },
+          "metrics": {
+            "type": "array",
+            "maxItems": 10000,
+            "items": {
+              "$ref": "#/$defs/MetricLog"
+            }
+          },
+          "tags": {
+            "$ref": "common.json#/$defs/Tags"
+          },
+          "artifacts": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": {
+              "$ref": "#/$defs/RunArtifact"
+            }
+          }
+        }
+      },
+      "RunUpdate": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "status": {
+            "$ref": "#/$defs/RunStatus"
+          },
+          "endTime": {
+            "$ref": "common.json#/$defs/Timestamp"
+          },
+          "name": {
+            "$ref": "#/$defs/RunName"
+          }
+        }
+      },
+      "RunSearch": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "experiments": {
+            "type": "array",
+            "items": {
+              "$ref": "common.json#/$defs/Name"
+            },
+            "maxItems": 100
+          },
+          "filter": {
+            "type": "string",
+            "maxLength": 4000,
+            "description": "Clauses joined by AND, e.g. \"metrics.auc > 0.8 AND params.model = 'gbt' AND status = 'finished'\" (see docs/runs.md)."
+          },
+          "orderBy": {
+            "type": "array",
+            "maxItems": 10,
+            "items": {
+              "type": "string",
+              "maxLength": 300
+            },
+            "description": "e.g. [\"metrics.auc DESC\", \"start_time\"]; default start_time DESC."
+          },
+          "maxResults": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000,
+            "description": "Default 100."
+          },
+          "pageToken": {
+            "type": "string",
+            "maxLength": 200
+          }
+        }
+      },
+      "RunSearchResult": {
+        "type": "object",
+        "required": [
+          "items"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "run.json"
+            }
+          },
+          "nextPageToken": {
+            "type": "string"
+          }
+        }
+      },
+      "MetricHistory": {
+        "type": "object",
+        "required": [
+          "key",
+          "points"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "key": {
+            "$ref": "#/$defs/RunKey"
+          },
+          "points": {
+            "type": "array",
+            "items": {
+              "$ref": "#/$defs/MetricPoint"
+            }
+          }
+        }
+      }
+    }
+  },
   "statistics.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://plinth.dev/schemas/statistics.json",

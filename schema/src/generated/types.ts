@@ -22,6 +22,7 @@ export type Postprocessor =
       kind: "threshold";
       threshold: number;
     };
+export type RunStatus = "running" | "finished" | "failed" | "killed";
 
 export interface PlinthSchemas {
   Tags?: Tags;
@@ -57,6 +58,19 @@ export interface PlinthSchemas {
   FreshnessRule?: FreshnessRule;
   ChangeRule?: ChangeRule;
   QualityResult?: QualityResult;
+  Run?: Run;
+  RunParams?: RunParams;
+  MetricPoint?: MetricPoint;
+  MetricLog?: MetricLog;
+  RunSource?: RunSource;
+  RunEnvironment?: RunEnvironment;
+  RunArtifact?: RunArtifact;
+  RunCreate?: RunCreate;
+  RunLog?: RunLog;
+  RunUpdate?: RunUpdate;
+  RunSearch?: RunSearch;
+  RunSearchResult?: RunSearchResult;
+  MetricHistory?: MetricHistory;
   DatasetStatistics?: DatasetStatistics;
   ColumnStatistics?: ColumnStatistics;
   Histogram?: Histogram;
@@ -1054,4 +1068,156 @@ export interface Problem {
     pointer: string;
     detail: string;
   }[];
+}
+/**
+ * One tracked training: parameters, metrics (latest value per key; the history by step is its own route), tags, artifacts, the example set it read, where it came from and in what environment.
+ */
+export interface Run {
+  id: string;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  experiment: string;
+  name?: string;
+  status: RunStatus;
+  startTime: string;
+  endTime?: string;
+  createdBy: string;
+  params: RunParams;
+  /**
+   * Latest value of each metric: the one at the highest step (the newest on ties).
+   */
+  metrics: {
+    [k: string]: MetricPoint;
+  };
+  tags: Tags;
+  source?: RunSource;
+  environment?: RunEnvironment;
+  exampleSet?: VersionRef;
+  artifacts: RunArtifact[];
+}
+/**
+ * Parameters as strings (numbers are written in their shortest form); once logged, a parameter cannot change.
+ */
+export interface RunParams {
+  [k: string]: string;
+}
+export interface MetricPoint {
+  value: number;
+  step: number;
+  timestamp: string;
+}
+/**
+ * Where the run came from.
+ */
+export interface RunSource {
+  /**
+   * Notebook path, relative to the Jupyter root.
+   */
+  notebook?: string;
+  /**
+   * The cell (id or execution count).
+   */
+  cell?: string;
+  gitCommit?: string;
+  gitDirty?: boolean;
+  host?: string;
+  /**
+   * The script or command, outside notebooks.
+   */
+  command?: string;
+}
+/**
+ * Versions of the runtime and packages the run used, by name (node, @plinth/kernel-lib, onnxruntime-node...).
+ */
+export interface RunEnvironment {
+  [k: string]: string;
+}
+/**
+ * A file of the run, stored content-addressed (PUT /api/v1/artifacts/sha256/{sha256}).
+ */
+export interface RunArtifact {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+export interface MetricLog {
+  /**
+   * A parameter, metric or artifact key: letters, digits and _ . : / -.
+   */
+  key: string;
+  value: number;
+  /**
+   * Default 0.
+   */
+  step?: number;
+  /**
+   * Default: when the server receives it.
+   */
+  timestamp?: string;
+}
+export interface RunCreate {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  experiment: string;
+  name?: string;
+  startTime?: string;
+  params?: RunParams;
+  tags?: Tags;
+  source?: RunSource;
+  environment?: RunEnvironment;
+  exampleSet?: VersionRef;
+}
+/**
+ * A batch of parameters, metrics, tags and artifacts for one run, stored in one transaction.
+ */
+export interface RunLog {
+  params?: RunParams;
+  /**
+   * @maxItems 10000
+   */
+  metrics?: MetricLog[];
+  tags?: Tags;
+  /**
+   * @maxItems 1000
+   */
+  artifacts?: RunArtifact[];
+}
+export interface RunUpdate {
+  status?: RunStatus;
+  endTime?: string;
+  name?: string;
+}
+export interface RunSearch {
+  /**
+   * @maxItems 100
+   */
+  experiments?: string[];
+  /**
+   * Clauses joined by AND, e.g. "metrics.auc > 0.8 AND params.model = 'gbt' AND status = 'finished'" (see docs/runs.md).
+   */
+  filter?: string;
+  /**
+   * e.g. ["metrics.auc DESC", "start_time"]; default start_time DESC.
+   *
+   * @maxItems 10
+   */
+  orderBy?: string[];
+  /**
+   * Default 100.
+   */
+  maxResults?: number;
+  pageToken?: string;
+}
+export interface RunSearchResult {
+  items: Run[];
+  nextPageToken?: string;
+}
+export interface MetricHistory {
+  /**
+   * A parameter, metric or artifact key: letters, digits and _ . : / -.
+   */
+  key: string;
+  points: MetricPoint[];
 }

@@ -20,6 +20,7 @@ import { openOnlineStore } from '@plinth/kernel-lib';
 import { createLogger, onlineStoreLogger } from './logger';
 import { ProgressLine } from './progress';
 import { registerOnlineCommands } from './online-commands';
+import { registerRunCommands } from './run-commands';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
@@ -481,6 +482,7 @@ export function buildProgram(): Command {
     });
 
   registerOnlineCommands(program, withCommon, clientOf);
+  registerRunCommands(program, withCommon, clientOf);
   return program;
 }
 

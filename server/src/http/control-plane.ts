@@ -27,6 +27,7 @@ import { findView } from '../featurestore/materialize';
 import { parseVersion } from './params';
 import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { registerOnlineRoutes } from './online-routes';
+import { registerTrackingRoutes } from './tracking-routes';
 import { ServingCatalog } from '../featurestore/serving-catalog';
 import { OnlineExpirySweeper } from '../featurestore/online-expiry';
 import { StreamConsumers } from '../featurestore/stream-consumers';
@@ -93,6 +94,7 @@ export async function createControlPlane(
   registerViewMetadataRoutes(app, p);
   const streams = new StreamConsumers(p.meta, p.online, log.child({ component: 'streams' }));
   registerOnlineRoutes(app, p, new ServingCatalog(p.meta), streams);
+  registerTrackingRoutes(app, p, actor);
 
   // Polled constantly (health checks, the inference tier's deployment watch): not worth a log line each.
   const quiet = { logLevel: 'warn' as const };

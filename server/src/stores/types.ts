@@ -4,6 +4,9 @@
  * chosen by configuration. Callers depend on these interfaces only.
  */
 
+import type { MetricPoint, Run, RunCreate, RunLog, RunUpdate } from '@plinth/schema';
+import type { Clause, OrderTerm } from '../tracking/run-filter';
+
 /** One immutable version of a registry document (entity, feature view, model, deployment...). */
 export interface RegistryRecord<T = unknown> {
   kind: string;
@@ -117,6 +120,37 @@ export interface MetadataStore {
 
   audit(entry: Omit<AuditEntry, 'at'>): Promise<void>;
   listAudit(limit: number): Promise<AuditEntry[]>;
+
+  /** Run tracking, in the same database. */
+  readonly runs: RunStore;
+}
+
+/** A run search: every clause must hold; ordered by `order`, then newest first. */
+export interface RunQuery {
+  experiments?: string[];
+  clauses: Clause[];
+  order: OrderTerm[];
+  limit: number;
+  offset: number;
+}
+
+/**
+ * Tracked runs. Parameters are immutable once logged (logging a different value is a conflict);
+ * metrics keep every point by step and expose the latest; tags can be overwritten.
+ */
+export interface RunStore {
+  create(input: RunCreate & { createdBy: string }): Promise<Run>;
+  get(id: string): Promise<Run | null>;
+  /**
+   * Stores the batch in one transaction; throws RunConflictError when a parameter would change,
+   * RunNotFoundError when there is no such live run.
+   */
+  log(id: string, batch: RunLog): Promise<void>;
+  update(id: string, patch: RunUpdate): Promise<Run>;
+  history(id: string, key: string): Promise<MetricPoint[]>;
+  search(q: RunQuery): Promise<Run[]>;
+  /** Soft delete: the run disappears from searches; false when there was no such live run. */
+  delete(id: string): Promise<boolean>;
 }
 
 /** The online store's interface lives in kernel-lib: notebooks and the inference tier read it directly. */

@@ -82,6 +82,86 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX jobs_subject_seq ON jobs (kind, subject, seq)`,
     ],
   },
+  {
+    version: 3,
+    name: 'run tracking',
+    statements: [
+      `CREATE TABLE runs (
+         id                   uuid        PRIMARY KEY,
+         experiment           text        NOT NULL,
+         name                 text,
+         status               text        NOT NULL
+                              CHECK (status IN ('running', 'finished', 'failed', 'killed')),
+         start_time           timestamptz NOT NULL,
+         end_time             timestamptz,
+         created_by           text        NOT NULL,
+         source               jsonb       NOT NULL DEFAULT '{}',
+         environment          jsonb       NOT NULL DEFAULT '{}',
+         example_set          text,
+         example_set_version  integer,
+         deleted_at           timestamptz,
+         -- The run as read: a copy of its parameters, tags, latest metrics and artifacts, kept
+         -- in step with the tables below by every write, so a page of results is read without
+         -- aggregating four tables per run. The tables are what filters and orderings use.
+         params               jsonb       NOT NULL DEFAULT '{}',
+         tags                 jsonb       NOT NULL DEFAULT '{}',
+         metrics              jsonb       NOT NULL DEFAULT '{}',
+         artifacts            jsonb       NOT NULL DEFAULT '[]'
+       )`,
+      // The default listing (newest first), overall and per experiment.
+      `CREATE INDEX runs_live_start ON runs (start_time DESC, id) WHERE deleted_at IS NULL`,
+      `CREATE INDEX runs_experiment_start ON runs (experiment, start_time DESC) WHERE deleted_at IS NULL`,
+      `CREATE TABLE run_params (
+         run_id  uuid NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+         key     text NOT NULL,
+         value   text NOT NULL,
+         -- The value as a number when it is one: params.num_leaves > 30 compares numbers.
+         num     double precision,
+         PRIMARY KEY (run_id, key)
+       )`,
+      `CREATE INDEX run_params_key_value ON run_params (key, value)`,
+      `CREATE INDEX run_params_key_num ON run_params (key, num) WHERE num IS NOT NULL`,
+      `CREATE TABLE run_tags (
+         run_id  uuid NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+         key     text NOT NULL,
+         value   text NOT NULL,
+         PRIMARY KEY (run_id, key)
+       )`,
+      `CREATE INDEX run_tags_key_value ON run_tags (key, value)`,
+      // Every logged point; one value per (run, key, step), the last write winning.
+      `CREATE TABLE run_metric_history (
+         run_id  uuid             NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+         key     text             NOT NULL,
+         step    bigint           NOT NULL,
+         value   double precision NOT NULL,
+         at      timestamptz      NOT NULL,
+         PRIMARY KEY (run_id, key, step)
+       )`,
+      // The latest point per key (highest step, newest on ties): what search filters and sorts.
+      `CREATE TABLE run_metrics (
+         run_id  uuid             NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+         key     text             NOT NULL,
+         step    bigint           NOT NULL,
+         value   double precision NOT NULL,
+         at      timestamptz      NOT NULL,
+         PRIMARY KEY (run_id, key)
+       )`,
+      `CREATE INDEX run_metrics_key_value ON run_metrics (key, value)`,
+      // A key's values are far from independent of the key (model = 'gbt' is half the runs,
+      // not 'model' share x 'gbt' share): multivariate statistics let the planner see it and
+      // walk an ordered index when most runs match, or use the (key, value) indexes when few do.
+      `CREATE STATISTICS run_params_key_value_stats (mcv) ON key, value FROM run_params`,
+      `CREATE STATISTICS run_tags_key_value_stats (mcv) ON key, value FROM run_tags`,
+      `CREATE STATISTICS run_metrics_key_value_stats (mcv) ON key, value FROM run_metrics`,
+      `CREATE TABLE run_artifacts (
+         run_id  uuid   NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+         path    text   NOT NULL,
+         sha256  text   NOT NULL,
+         bytes   bigint NOT NULL,
+         PRIMARY KEY (run_id, path)
+       )`,
+    ],
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises concurrent `migrate()` callers. */

@@ -10,6 +10,7 @@ import type {
   RegistryRecord,
 } from '../types';
 import { migrate } from './migrations';
+import { SqlRunStore } from './run-store';
 import type { SqlDriver } from './sql-driver';
 
 interface RegistryRow {
@@ -63,10 +64,16 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * statement is plain PostgreSQL so both behave the same; the tests run one suite on both.
  */
 export class SqlMetadataStore implements MetadataStore {
-  constructor(private readonly db: SqlDriver) {}
+  readonly runs: SqlRunStore;
+
+  constructor(private readonly db: SqlDriver) {
+    this.runs = new SqlRunStore(db);
+  }
 
   async migrate(): Promise<void> {
     await migrate(this.db);
+    // Fresh statistics for run searches (see SqlRunStore.analyze); not waited for.
+    void this.runs.analyze().catch(() => undefined);
   }
 
   close(): Promise<void> {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench/repository: run search over many tracked runs on the embedded store (PGlite), in process
+# and through the control plane's HTTP route (POST /api/v1/runs/search).
+#
+#   npm run bench:repository                    # 100,000 runs (the issue's size; about 10 minutes)
+#   npm run bench:repository -- --scale smoke   # 10,000 runs (about 2 minutes)
+#
+# Writes bench/results/repository.json and .md. The runs (gen.js) go to bench/.data/repository
+# (gitignored), written once per scale; the queries are in queries.json.
+source "$(dirname "$0")/../common.sh"
+case "$scale" in
+  smoke) runs=10000; limit=1200 ;;
+  full) runs=100000; limit=3600 ;;
+esac
+echo "== building Plinth (schema, kernel-lib, server)" >&2
+(cd "$root" && npm run -s build -w @plinth/schema && npx tsc -b kernel-lib server) >&2
+
+data="$root/bench/.data/repository/$scale"
+out="$root/bench/.data/repository/$scale.jsonl"
+mkdir -p "$data/logs"
+: > "$out"
+step() { echo "== $1" >&2; shift; "$@" | tee -a "$out"; }
+monitor="${out%.jsonl}.monitor.jsonl"
+: > "$monitor"
+timeout "$limit" node "$root/bench/monitor.js" --root $$ --seconds "$limit" > "$monitor" &
+monitor_pid=$!
+server_pid=
+cleanup() {
+  [ -z "$server_pid" ] || { kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+  kill -TERM "$monitor_pid" 2>/dev/null || true
+  wait "$monitor_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "{\"phase\":\"env\",\"scale\":\"$scale\",\"runs\":$runs,\"cpus\":$(nproc),\"node\":\"$(node --version)\"}" >> "$out"
+step "generating $runs runs (gen.js, written once per scale)" node "$here/gen.js" --out "$data" --runs "$runs"
+step "Plinth: loading $runs runs into the run store (PGlite)" node "$here/plinth.js" load --data "$data"
+step "Plinth: searches in process (the run store)" node "$here/plinth.js" search --data "$data"
+
+port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+echo "== starting Plinth's control plane on 127.0.0.1:$port" >&2
+node "$root/server/bin/plinth.js" serve --data-dir "$data/plinth" --host 127.0.0.1 --port "$port" --log-level warn \
+  --no-jobs --no-streams > "$data/logs/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 600); do
+  curl -fs "http://127.0.0.1:$port/api/v1/health" > /dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$data/logs/serve.log" >&2; exit 1; }
+  sleep 0.2
+done
+step "Plinth: searches through POST /api/v1/runs/search" node "$here/plinth.js" search --data "$data" --url "http://127.0.0.1:$port"
+cleanup
+server_pid=
+
+node "$here/report.js" "$out" "$scale" "$root/bench/results" "$monitor"
