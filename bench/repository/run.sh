@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bench/repository: run search over many tracked runs on the embedded store (PGlite), in process
-# and through the control plane's HTTP route (POST /api/v1/runs/search).
+# and through the control plane's HTTP route (POST /api/v1/runs/search), side by side with
+# MLflow's tracking store (SQLite, MlflowClient.search_runs; installed into bench/.venv) on the
+# same runs and the same queries.
 #
 #   npm run bench:repository                    # 100,000 runs (the issue's size; about 10 minutes)
 #   npm run bench:repository -- --scale smoke   # 10,000 runs (about 2 minutes)
@@ -12,6 +14,11 @@ case "$scale" in
   smoke) runs=10000; limit=1200 ;;
   full) runs=100000; limit=3600 ;;
 esac
+venv="$root/bench/.venv"
+echo "== installing the peer (MLflow) into $venv if missing" >&2
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
+py="$venv/bin/python"
 echo "== building Plinth (schema, kernel-lib, server)" >&2
 (cd "$root" && npm run -s build -w @plinth/schema && npx tsc -b kernel-lib server) >&2
 
@@ -32,10 +39,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "{\"phase\":\"env\",\"scale\":\"$scale\",\"runs\":$runs,\"cpus\":$(nproc),\"node\":\"$(node --version)\"}" >> "$out"
+echo "{\"phase\":\"env\",\"scale\":\"$scale\",\"runs\":$runs,\"cpus\":$(nproc),\"node\":\"$(node --version)\",\"python\":\"$("$py" --version)\",\"mlflow\":\"$("$py" -c 'import mlflow; print(mlflow.__version__)')\"}" >> "$out"
 step "generating $runs runs (gen.js, written once per scale)" node "$here/gen.js" --out "$data" --runs "$runs"
 step "Plinth: loading $runs runs into the run store (PGlite)" node "$here/plinth.js" load --data "$data"
 step "Plinth: searches in process (the run store)" node "$here/plinth.js" search --data "$data"
+step "MLflow: loading $runs runs into its tracking store (SQLite)" "$py" "$here/mlflow_side.py" load --data "$data"
+step "MLflow: searches in process (MlflowClient.search_runs)" "$py" "$here/mlflow_side.py" search --data "$data"
 
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 echo "== starting Plinth's control plane on 127.0.0.1:$port" >&2

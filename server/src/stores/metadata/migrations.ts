@@ -111,6 +111,10 @@ export const MIGRATIONS: readonly Migration[] = [
       // The default listing (newest first), overall and per experiment.
       `CREATE INDEX runs_live_start ON runs (start_time DESC, id) WHERE deleted_at IS NULL`,
       `CREATE INDEX runs_experiment_start ON runs (experiment, start_time DESC) WHERE deleted_at IS NULL`,
+      // params.x = 'v' and tags.x = 'v' are containment tests on the run's JSON copy: one GIN
+      // index answers a conjunction of them at once (the key/value tables need a join each).
+      `CREATE INDEX runs_params_gin ON runs USING gin (params jsonb_path_ops) WHERE deleted_at IS NULL`,
+      `CREATE INDEX runs_tags_gin ON runs USING gin (tags jsonb_path_ops) WHERE deleted_at IS NULL`,
       `CREATE TABLE run_params (
          run_id  uuid NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
          key     text NOT NULL,

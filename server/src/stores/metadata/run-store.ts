@@ -98,6 +98,11 @@ function comparison(column: string, c: Clause, p: SqlParams, cast: string): stri
 function clauseSql(c: Clause, p: SqlParams): string {
   if (c.kind === 'metric')
     return `EXISTS (SELECT 1 FROM run_metrics m WHERE m.run_id = r.id AND m.key = ${p.add(c.key)} AND ${comparison('m.value', c, p, 'float8')})`;
+  if ((c.kind === 'param' || c.kind === 'tag') && c.op === '=' && typeof c.value === 'string') {
+    // Equality on the run's JSON copy, which the GIN index answers (see migration 3).
+    const column = c.kind === 'param' ? 'r.params' : 'r.tags';
+    return `${column} @> ${p.add(JSON.stringify({ [c.key]: c.value }))}::jsonb`;
+  }
   if (c.kind === 'param' || c.kind === 'tag') {
     const table = c.kind === 'param' ? 'run_params' : 'run_tags';
     const numeric =
@@ -126,10 +131,20 @@ export class SqlRunStore implements RunStore {
 
   /**
    * Refreshes the planner's statistics of the run tables. PostgreSQL's autovacuum does it by
-   * itself; PGlite has none, so the store does it when it opens and every 2,000 new runs.
+   * itself; PGlite has none, so the store does it when it opens (if the statistics are stale)
+   * and every 2,000 new runs.
    */
   async analyze(): Promise<void> {
     await this.db.query('ANALYZE runs, run_params, run_tags, run_metrics');
+  }
+
+  /** {@link analyze} when the planner's idea of how many runs there are is off by more than 20%. */
+  async analyzeIfStale(): Promise<void> {
+    const [row] = await this.db.query<{ est: number; n: number }>(
+      `SELECT (SELECT reltuples FROM pg_class WHERE relname = 'runs')::float8 AS est,
+              (SELECT count(*) FROM runs)::float8 AS n`,
+    );
+    if (row && row.n >= 1000 && (row.est < 0 || Math.abs(row.est - row.n) > 0.2 * row.n)) await this.analyze();
   }
 
   async create(input: RunCreate & { createdBy: string }): Promise<Run> {

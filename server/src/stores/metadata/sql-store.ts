@@ -73,7 +73,7 @@ export class SqlMetadataStore implements MetadataStore {
   async migrate(): Promise<void> {
     await migrate(this.db);
     // Fresh statistics for run searches (see SqlRunStore.analyze); not waited for.
-    void this.runs.analyze().catch(() => undefined);
+    void this.runs.analyzeIfStale().catch(() => undefined);
   }
 
   close(): Promise<void> {
