@@ -39,7 +39,7 @@ import { assembleInputs, onlineRefs, type InputStatus, type OnlineFeatureRow } f
 import { train, type TrainOptions, type TrainResult } from './pipeline/train';
 import { modelFileOf } from './pipeline/model-file';
 import { showTable } from './display';
-import { compareRunsTable, runEnvironment, runSource, TrackedRun, type ParamValue } from './tracking';
+import { compareRunsTable, paramStrings, runEnvironment, runSource, TrackedRun, type ParamValue } from './tracking';
 
 export interface ConnectOptions {
   /** Control plane URL (default: env PLINTH_URL, else http://127.0.0.1:8787). */
@@ -428,9 +428,7 @@ export class Plinth {
     const run = await this.client.createRun({
       experiment: opts.experiment,
       ...(opts.name ? { name: opts.name } : {}),
-      ...(opts.params
-        ? { params: Object.fromEntries(Object.entries(opts.params).map(([k, v]) => [k, String(v)])) }
-        : {}),
+      ...(opts.params ? { params: paramStrings(opts.params) } : {}),
       ...(opts.tags ? { tags: opts.tags } : {}),
       ...(opts.exampleSet ? { exampleSet: opts.exampleSet } : {}),
       source: runSource(),

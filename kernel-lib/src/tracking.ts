@@ -12,7 +12,9 @@ import type { PlinthClient, Run, RunArtifact, RunEnvironment, RunSource } from '
 /** A parameter value as given; it is stored as a string (numbers in their shortest form). */
 export type ParamValue = string | number | boolean;
 
-const paramString = (v: ParamValue): string => (typeof v === 'string' ? v : String(v));
+/** Parameters as the run stores them: strings (numbers in their shortest form). */
+export const paramStrings = (params: Record<string, ParamValue>): Record<string, string> =>
+  Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
 
 /**
  * Where the code runs from: the notebook (JupyterLab gives kernels JPY_SESSION_NAME), the git
@@ -78,9 +80,7 @@ export class TrackedRun {
 
   /** Records parameters (strings; numbers and booleans are converted). */
   async logParams(params: Record<string, ParamValue>): Promise<void> {
-    await this.client.logRun(this.id, {
-      params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, paramString(v)])),
-    });
+    await this.client.logRun(this.id, { params: paramStrings(params) });
   }
 
   /** Records metric values at a step (default 0). */

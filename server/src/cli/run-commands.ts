@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { compareRunsTable } from '@plinth/kernel-lib';
 import type { PlinthClient, Run } from '@plinth/schema';
 
 type ClientOf = (f: { controlPlane?: string }) => PlinthClient;
@@ -87,22 +88,13 @@ export function registerRunCommands(program: Command, withCommon: (c: Command) =
     .action(async (ids: string[], f: { controlPlane?: string }) => {
       if (ids.length < 2) throw new Error('compare needs at least two run ids');
       const client = clientOf(f);
-      const list = await Promise.all(ids.map((id) => client.getRun(id)));
-      const fields = [
-        ...[...new Set(list.flatMap((r) => Object.keys(r.params)))].sort().map((k) => `params.${k}`),
-        ...[...new Set(list.flatMap((r) => Object.keys(r.metrics)))].sort().map((k) => `metrics.${k}`),
-      ];
-      const value = (r: Run, field: string): string => {
-        const [kind, ...rest] = field.split('.');
-        const key = rest.join('.');
-        if (kind === 'params') return r.params[key] ?? '-';
-        const m = r.metrics[key];
-        return m ? String(Number(m.value.toPrecision(6))) : '-';
-      };
-      const header = ['field', ...list.map((r) => r.name ?? r.id.slice(0, 8))];
-      const rows = fields.map((fl) => [fl, ...list.map((r) => value(r, fl))]);
-      const widths = header.map((h, j) => Math.min(48, Math.max(h.length, ...rows.map((row) => row[j].length))));
-      for (const row of [header, ...rows])
+      const rows = compareRunsTable(await Promise.all(ids.map((id) => client.getRun(id))));
+      const cell = (v: string | number | null): string =>
+        v === null ? '-' : typeof v === 'number' ? String(Number(v.toPrecision(6))) : v;
+      const header = Object.keys(rows[0] ?? { field: '' });
+      const table = rows.map((row) => header.map((h) => cell(row[h] ?? null)));
+      const widths = header.map((h, j) => Math.min(48, Math.max(h.length, ...table.map((row) => row[j].length))));
+      for (const row of [header, ...table])
         process.stdout.write(`${row.map((c, j) => c.slice(0, 48).padEnd(widths[j])).join('  ')}\n`);
     });
 }
