@@ -6,16 +6,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres } from '../../test-support/postgres';
 import { parseRunFilter, parseRunOrder } from '../../tracking/run-filter';
 import type { MetadataStore, RunStore } from '../types';
-import { openMetadataStore, RunConflictError, RunNotFoundError } from './index';
+import {
+  PgDriver,
+  PgliteDriver,
+  RunConflictError,
+  RunNotFoundError,
+  SqlMetadataStore,
+  SqlRunStore,
+  type SqlDriver,
+} from './index';
 
 /** The run store's suite, run on both backends. */
-function runStoreSuite(name: string, setup: () => Promise<{ store: MetadataStore; teardown(): Promise<void> }>) {
+function runStoreSuite(
+  name: string,
+  setup: () => Promise<{ store: MetadataStore; driver: SqlDriver; teardown(): Promise<void> }>,
+) {
   describe(name, () => {
     let runs: RunStore;
+    let driver: SqlDriver;
     let teardown: () => Promise<void>;
     beforeAll(async () => {
       const b = await setup();
       runs = b.store.runs;
+      driver = b.driver;
       teardown = b.teardown;
     }, 120_000);
     afterAll(async () => teardown?.());
@@ -187,14 +200,138 @@ function runStoreSuite(name: string, setup: () => Promise<{ store: MetadataStore
         expect(b).toMatchObject({ params: { model: 'gbt', num_leaves: '127' }, metrics: { auc: { value: 0.84 } } });
       });
     });
+
+    it('merges the pending lists of the GIN indexes on parameters and tags (PGlite has no autovacuum)', async () => {
+      await runs.create({ experiment: experiment(), createdBy: 'bob', params: { a: '1' }, tags: { b: '2' } });
+      expect(await new SqlRunStore(driver).mergePendingLists()).toBeGreaterThanOrEqual(2);
+    });
+
+    describe('search: the bounded walk of the first runs in order, or the filters first', () => {
+      const e = `walk_${randomUUID().slice(0, 8)}`;
+      interface Made {
+        id: string;
+        start: number;
+        score?: number;
+        other: number;
+        parity: string;
+      }
+      const made: Made[] = [];
+      // The walk reads 1 to 3 runs here (and every run tied with the last): most pages need the
+      // fallback, the first ones do not. `seen` counts which query answered.
+      const seen = { walk: 0, fallback: 0 };
+      let small: RunStore;
+      beforeAll(async () => {
+        const counting: SqlDriver = {
+          query: (sql, params) => {
+            if (sql.includes('WITH TIES')) seen.walk++;
+            if (sql.includes('+ 0') || sql.includes("+ interval '0 s'")) seen.fallback++;
+            return driver.query(sql, params);
+          },
+          transaction: (fn) => driver.transaction(fn),
+          close: () => driver.close(),
+        };
+        small = new SqlRunStore(counting, { walk: { perRow: 1, min: 1, max: 3 } });
+        const t0 = Date.parse('2026-10-01T00:00:00Z');
+        for (let i = 0; i < 40; i++) {
+          // Five score values (many ties), every 7th run without one; three runs per start time.
+          const m: Made = {
+            id: '',
+            start: t0 + Math.floor(i / 3) * 60_000,
+            other: ((i * 37) % 11) / 10,
+            parity: i % 2 ? 'odd' : 'even',
+          };
+          if (i % 7 !== 3) m.score = [0.1, 0.2, 0.2, 0.5, 0.9][i % 5];
+          const r = await runs.create({
+            experiment: e,
+            createdBy: 'alice',
+            startTime: new Date(m.start).toISOString(),
+            tags: { parity: m.parity },
+          });
+          const metrics = [{ key: 'other', value: m.other }];
+          if (m.score !== undefined) metrics.push({ key: 'score', value: m.score });
+          await runs.log(r.id, { metrics });
+          made.push({ ...m, id: r.id });
+        }
+      }, 60_000);
+
+      const idDesc = (a: Made, b: Made) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+      const newest = (a: Made, b: Made) => b.start - a.start || idDesc(a, b);
+      /** Orderings and the order the store promises for each (runs without a score after the others). */
+      const orders: [string[], (a: Made, b: Made) => number][] = [
+        [['metrics.score DESC'], (a, b) => b.score! - a.score! || newest(a, b)],
+        [['metrics.score'], (a, b) => a.score! - b.score! || newest(a, b)],
+        [['metrics.score DESC', 'metrics.other'], (a, b) => b.score! - a.score! || a.other - b.other || newest(a, b)],
+        [[], newest],
+        [['start_time'], (a, b) => a.start - b.start || idDesc(a, b)],
+        [
+          ['attributes.start_time DESC', 'metrics.other'],
+          (a, b) => b.start - a.start || a.other - b.other || idDesc(a, b),
+        ],
+      ];
+      const expected = (keep: (m: Made) => boolean, orderBy: string[], cmp: (a: Made, b: Made) => number) => {
+        const kept = made.filter(keep);
+        if (!orderBy[0]?.startsWith('metrics.score')) return kept.sort(cmp).map((m) => m.id);
+        const without = kept.filter((m) => m.score === undefined).sort((a, b) => cmp(a, b) || newest(a, b));
+        const scored = kept.filter((m) => m.score !== undefined).sort(cmp);
+        return [...scored, ...without].map((m) => m.id);
+      };
+      const filters: [string, (m: Made) => boolean][] = [
+        ['', () => true],
+        ['metrics.other > 0.5', (m) => m.other > 0.5],
+        ["tags.parity = 'odd'", (m) => m.parity === 'odd'],
+        ['metrics.other < 0.3 AND metrics.score >= 0.2', (m) => m.other < 0.3 && (m.score ?? -1) >= 0.2],
+        ["tags.parity LIKE 'e%' AND metrics.other <= 0.6", (m) => m.parity === 'even' && m.other <= 0.6],
+        ['metrics.score < 0', () => false],
+      ];
+
+      it('gives every page exactly, whichever way it is found, in every order', async () => {
+        for (const store of [runs, small])
+          for (const [filter, keep] of filters)
+            for (const [orderBy, cmp] of orders) {
+              const want = expected(keep, orderBy, cmp);
+              const search = (limit: number, offset: number) =>
+                store.search({
+                  experiments: [e],
+                  clauses: parseRunFilter(filter),
+                  order: parseRunOrder(orderBy),
+                  limit,
+                  offset,
+                });
+              const what = `${filter} | ${orderBy.join(', ')}`;
+              expect(
+                (await search(100, 0)).map((r) => r.id),
+                what,
+              ).toEqual(want);
+              const pages: string[] = [];
+              for (let offset = 0; offset <= want.length; offset += 3) {
+                const page = (await search(3, offset)).map((r) => r.id);
+                expect(page, `${what} from ${offset}`).toEqual(want.slice(offset, offset + 3));
+                pages.push(...page);
+              }
+              expect(pages).toEqual(want);
+            }
+        expect(seen.walk).toBeGreaterThan(0);
+        expect(seen.fallback).toBeGreaterThan(0);
+        expect(seen.fallback).toBeLessThan(seen.walk);
+      }, 120_000);
+    });
   });
+}
+
+/** The store as openMetadataStore makes it, with its driver (for a second run store on it). */
+async function open(driver: SqlDriver): Promise<SqlMetadataStore> {
+  const store = new SqlMetadataStore(driver);
+  await store.migrate();
+  return store;
 }
 
 runStoreSuite('runs on PGlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'plinth-runs-'));
-  const store = await openMetadataStore({ kind: 'pglite', dataDir: dir });
+  const driver = await PgliteDriver.open(dir);
+  const store = await open(driver);
   return {
     store,
+    driver,
     async teardown() {
       await store.close();
       await rm(dir, { recursive: true, force: true });
@@ -204,9 +341,11 @@ runStoreSuite('runs on PGlite', async () => {
 
 runStoreSuite('runs on PostgreSQL', async () => {
   const pg = await startPostgres();
-  const store = await openMetadataStore({ kind: 'postgres', url: pg.url });
+  const driver = new PgDriver(pg.url);
+  const store = await open(driver);
   return {
     store,
+    driver,
     async teardown() {
       await store.close();
       await pg.stop();
