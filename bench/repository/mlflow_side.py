@@ -1,14 +1,16 @@
 """MLflow's side of bench/repository: the same runs in MLflow's tracking store (SQLite), the same
 searches through MlflowClient.search_runs.
 
-    python mlflow_side.py load   --data DIR   runs.jsonl -> DIR/mlflow/mlflow.db
-    python mlflow_side.py search --data DIR   the queries of queries.json
+    python mlflow_side.py load    --data DIR   runs.jsonl -> DIR/mlflow/mlflow.db
+    python mlflow_side.py search  --data DIR   the queries of queries.json
+    python mlflow_side.py publish --data DIR   the 500-tree model of plinth.js model: log + register, then load
 
 Loading writes MLflow's own tables in bulk (its per-run API calls would take hours for 100,000
 runs); searching goes through MLflow's public client, as a user would. JSON lines on stdout.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -161,12 +163,76 @@ def search(a):
         json.dump(answers, f)
 
 
+def publish(a):
+    """The ONNX graphs plinth.js model wrote (one per repetition, warm-up first; the same bytes
+    Plinth publishes), each logged as an ONNX model in a new run of an experiment with a local
+    artifact root and registered as a new version of one model (mlflow.onnx.log_model with
+    registered_model_name), then each version loaded back the usual way
+    (mlflow.pyfunc.load_model("models:/name/version"): resolved in the registry, its artifacts
+    copied, an onnxruntime session made); the last one predicts check.json."""
+    import mlflow
+    import mlflow.onnx
+    import mlflow.pyfunc
+    import numpy as np
+    import onnx
+
+    uri = f"sqlite:///{db_path(a.data)}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    model_dir = os.path.join(a.data, "model")
+    info = json.load(open(os.path.join(model_dir, "info.json")))
+    check = json.load(open(os.path.join(model_dir, "check.json")))
+    exp = mlflow.get_experiment_by_name("bench_models")
+    exp_id = (
+        exp.experiment_id
+        if exp
+        else mlflow.create_experiment("bench_models", artifact_location=os.path.join(a.data, "mlflow", "models"))
+    )
+    name = f"bench_gbt500_{now_ms():x}"
+    graphs = [os.path.join(model_dir, f"graph-{i}.onnx") for i in range(info["reps"] + 1)]
+    publish_ms, versions = [], []
+    t0 = now_ms()
+    for i, path in enumerate(graphs):
+        proto = onnx.load_model_from_string(open(path, "rb").read())
+        with mlflow.start_run(experiment_id=exp_id):
+            start = time.perf_counter()
+            # Not as external data: the artifact keeps the bytes Plinth stores (checked below).
+            mi = mlflow.onnx.log_model(proto, name="model", registered_model_name=name, save_as_external_data=False)
+            ms = (time.perf_counter() - start) * 1000
+        if i > 0:  # 0 is the warm-up
+            publish_ms.append(ms)
+        versions.append(mi.registered_model_version)
+    t1 = now_ms()
+    load_ms = []
+    predictions = None
+    for i, version in enumerate(versions):
+        start = time.perf_counter()
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+        ms = (time.perf_counter() - start) * 1000
+        if i > 0:
+            load_ms.append(ms)
+        if i == len(versions) - 1:
+            out = model.predict({k: np.asarray(v, dtype=np.float32).reshape(-1, 1) for k, v in check.items()})
+            predictions = [float(x) for x in np.asarray(out["probability"]).ravel()]
+    t2 = now_ms()
+    stored = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{versions[-1]}")
+    digest = lambda f: hashlib.sha256(open(f, "rb").read()).hexdigest()  # noqa: E731
+    same = digest(os.path.join(stored, "model.onnx")) == digest(graphs[-1])
+
+    def stats(xs):
+        return dict(calls=len(xs), p50_ms=percentile(xs, 50), p99_ms=percentile(xs, 99))
+
+    common = dict(side="mlflow", version=mlflow.__version__, model=name)
+    emit(phase="publish", **common, same_bytes=same, **stats(publish_ms), t0=t0, t1=t1)
+    emit(phase="model-load", **common, **stats(load_ms), predictions=predictions, t0=t1, t1=t2)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", choices=["load", "search"])
+    ap.add_argument("phase", choices=["load", "search", "publish"])
     ap.add_argument("--data", required=True)
     a = ap.parse_args()
-    {"load": load, "search": search}[a.phase](a)
+    {"load": load, "search": search, "publish": publish}[a.phase](a)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@
  *   node plinth.js load   --data DIR            runs.jsonl -> the run store of `plinth serve --data-dir DIR/plinth`
  *   node plinth.js search --data DIR            the queries against the run store in process (PGlite)
  *   node plinth.js search --data DIR --url URL  the same through POST /api/v1/runs/search
+ *   node plinth.js model  --data DIR --reps N   trains the 500-tree GBT once (DIR/model), compiles its graphs
+ *   node plinth.js publish --data DIR --url URL publishes it N times through the control plane, then loads each version
  *
  * Prints JSON lines (bench/repository/report.js reads them); progress goes to stderr.
  */
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -18,7 +21,12 @@ const { runPhase } = require('../common');
 const root = path.resolve(__dirname, '../..');
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
-  options: { data: { type: 'string' }, url: { type: 'string' } },
+  options: {
+    data: { type: 'string' },
+    url: { type: 'string' },
+    reps: { type: 'string', default: '20' },
+    rows: { type: 'string', default: '20000' },
+  },
 });
 const log = (m) => process.stderr.write(`${m}\n`);
 const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -213,4 +221,138 @@ async function search() {
   fs.writeFileSync(path.join(a.data, `answers-${side}.json`), JSON.stringify(answers));
 }
 
-runPhase({ load, search }, positionals[0]);
+// ---- publish and load a 500-tree model ----
+
+/** The model of the publish/load steps; a DIR/model whose meta.json matches is reused. */
+const MODEL = { version: 'gbt500-1', name: 'bench_gbt500', trees: 500, leaves: 31, features: 28, seed: 42 };
+const modelDir = () => path.join(a.data, 'model');
+const graphFile = (i) => path.join(modelDir(), `graph-${i}.onnx`);
+const sha256Hex = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+const kernelLib = () => require(path.join(root, 'kernel-lib/dist'));
+
+/**
+ * Trains a binary GBT of 500 trees with 31 leaves on 28 generated features (kernel-lib's train(),
+ * as a notebook would), makes its pipeline document (every feature a request-time input: the
+ * control plane has no feature views here) and compiles one ONNX graph per repetition, warm-up
+ * first: the same graph each time but for a `bench.repetition` metadata entry, so that every
+ * publish stores new bytes on both sides (Plinth would not store identical bytes twice). Both
+ * sides publish exactly these files. Also writes 8 rows (check.json) both sides predict after loading.
+ */
+async function model() {
+  const reps = Number(a.reps);
+  const rows = Number(a.rows);
+  const meta = { ...MODEL, rows, reps };
+  const dir = modelDir();
+  const metaFile = path.join(dir, 'meta.json');
+  if (fs.existsSync(metaFile) && fs.readFileSync(metaFile, 'utf8') === JSON.stringify(meta)) {
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'info.json'), 'utf8'));
+    emit({ phase: 'model', reused: true, ...info });
+    return;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const { train, pipelineSpec, compilePipelineDocument } = kernelLib();
+  const { tableFromArrays } = require('apache-arrow');
+  let s = MODEL.seed >>> 0;
+  const rand = () => {
+    // mulberry32
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const names = Array.from({ length: MODEL.features }, (_, j) => `f${String(j).padStart(2, '0')}`);
+  const columns = names.map(() => Float64Array.from({ length: rows }, () => rand() * 2 - 1));
+  // A label the trees need many splits for: a sum of sines of every feature, plus noise.
+  const label = Float64Array.from({ length: rows }, (_, i) => {
+    let z = 0;
+    columns.forEach((c, j) => (z += Math.sin(3 * c[i] * (1 + (j % 3))) / (1 + j / 4)));
+    return z + 0.5 * (rand() - 0.5) > 0 ? 1 : 0;
+  });
+  const t0 = Date.now();
+  log(`  plinth: training a GBT of ${MODEL.trees} trees (${MODEL.leaves} leaves) on ${rows} rows x ${names.length}`);
+  const result = train({
+    data: tableFromArrays({ ...Object.fromEntries(names.map((n, j) => [n, columns[j]])), label }),
+    label: 'label',
+    features: names,
+    model: 'gbt',
+    params: { numIterations: MODEL.trees, numLeaves: MODEL.leaves, seed: MODEL.seed },
+    display: false,
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const spec = pipelineSpec(MODEL.name, result, { requestFeatures: names });
+  fs.writeFileSync(path.join(dir, 'pipeline.json'), JSON.stringify(spec));
+  const check = Object.fromEntries(names.map((n, j) => [n, Array.from(columns[j].subarray(0, 8))]));
+  fs.writeFileSync(path.join(dir, 'check.json'), JSON.stringify(check));
+  let bytes = 0;
+  for (let i = 0; i <= reps; i++) {
+    const { onnx } = compilePipelineDocument(spec, { 'model.name': MODEL.name, 'bench.repetition': String(i) });
+    fs.writeFileSync(graphFile(i), onnx);
+    bytes = onnx.length;
+  }
+  const trees = result.model.trees;
+  const info = {
+    trees: trees.length,
+    leaves: Math.max(...trees.map((t) => t.feature.filter((j) => j === -1).length)), // -1: a leaf
+    features: names.length,
+    rows,
+    reps,
+    onnx_bytes: bytes,
+    pipeline_json_bytes: fs.statSync(path.join(dir, 'pipeline.json')).size,
+    train_auc: result.metrics.train.auc,
+    train_seconds: trainSeconds,
+  };
+  fs.writeFileSync(path.join(dir, 'info.json'), JSON.stringify(info));
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  emit({ phase: 'model', reused: false, ...info });
+}
+
+/**
+ * Publishes the model's graphs through the running control plane (the typed client: the artifact
+ * by its sha256, then the version with its pipeline document), one version per repetition after
+ * a warm-up, then loads each version back as a notebook does (kernel-lib's loadPipeline: the
+ * version, the artifact, its sha256 checked, an onnxruntime session) and predicts check.json.
+ */
+async function publish() {
+  const { connect } = kernelLib();
+  const p = connect({ url: a.url });
+  const dir = modelDir();
+  const info = JSON.parse(fs.readFileSync(path.join(dir, 'info.json'), 'utf8'));
+  const spec = JSON.parse(fs.readFileSync(path.join(dir, 'pipeline.json'), 'utf8'));
+  const check = JSON.parse(fs.readFileSync(path.join(dir, 'check.json'), 'utf8'));
+  const name = `${MODEL.name}_${Date.now().toString(36)}`;
+  const versions = [];
+  const publishMs = [];
+  const t0 = Date.now();
+  for (let i = 0; i <= info.reps; i++) {
+    const bytes = fs.readFileSync(graphFile(i));
+    const start = process.hrtime.bigint();
+    const sha256 = sha256Hex(bytes);
+    await p.client.putArtifact(sha256, bytes);
+    const mv = await p.client.publishModelVersion(name, {
+      pipeline: spec,
+      artifact: { sha256, bytes: bytes.length, format: 'onnx' },
+    });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (i > 0) publishMs.push(ms); // 0 is the warm-up
+    versions.push(mv.version);
+  }
+  const t1 = Date.now();
+  const loadMs = [];
+  let predictions;
+  for (let i = 0; i <= info.reps; i++) {
+    const start = process.hrtime.bigint();
+    const pipeline = await p.loadPipeline(name, versions[i]);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (i > 0) loadMs.push(ms);
+    if (i === info.reps) predictions = Array.from((await pipeline.run(check)).probability);
+    await pipeline.session.dispose?.();
+  }
+  const t2 = Date.now();
+  const stats = (xs) => ({ calls: xs.length, p50_ms: percentile(xs, 50), p99_ms: percentile(xs, 99) });
+  emit({ phase: 'publish', side: 'plinth', model: name, bytes: info.onnx_bytes, ...stats(publishMs), t0, t1 });
+  emit({ phase: 'model-load', side: 'plinth', model: name, ...stats(loadMs), predictions, t0: t1, t1: t2 });
+}
+
+runPhase({ load, search, model, publish }, positionals[0]);

@@ -14,12 +14,13 @@ import {
   Utf8,
   makeData,
   vectorFromArray,
-  type DataType,
+  DataType,
   type Vector,
 } from 'apache-arrow';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ExampleSet } from '@plinth/schema';
 import { s3LocalFile } from './s3-files';
+import { encodeStrings, fitVocabulary } from './pipeline/vocabulary';
 
 /** Arrow field metadata keys that carry an example set's column roles. */
 export const ROLE_KEY = 'plinth.role';
@@ -206,11 +207,7 @@ export function columnsWithRole(table: Table, role: 'key' | 'timestamp' | 'label
  */
 export function numericColumns(table: Table, names: string[]): Float64Array[] {
   return names.map((name) => {
-    const col = table.getChild(name);
-    if (!col)
-      throw new Error(
-        `the table has no column '${name}' (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`,
-      );
+    const col = columnOf(table, name);
     const out = new Float64Array(col.length);
     for (let i = 0; i < col.length; i++) {
       const v = col.get(i) as unknown;
@@ -227,6 +224,84 @@ export function numericColumns(table: Table, names: string[]): Float64Array[] {
     }
     return out;
   });
+}
+
+/** A table's column, or an error naming the columns it has. */
+function columnOf(table: Table, name: string): Vector {
+  const col = table.getChild(name);
+  if (!col)
+    throw new Error(
+      `the table has no column '${name}' (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`,
+    );
+  return col;
+}
+
+/** Whether a table column holds strings (Utf8, LargeUtf8, or a dictionary of strings). */
+export function isStringColumn(table: Table, name: string): boolean {
+  const type = table.schema.fields.find((f) => f.name === name)?.type;
+  const isString = (t: unknown) => DataType.isUtf8(t) || DataType.isLargeUtf8(t) || DataType.isUtf8View(t);
+  return isString(type) || (DataType.isDictionary(type) && isString(type.dictionary));
+}
+
+/** A string column's values (null where missing). */
+function stringValues(table: Table, name: string): (string | null)[] {
+  const col = columnOf(table, name);
+  return Array.from({ length: col.length }, (_, i) => {
+    const v = col.get(i) as unknown;
+    return typeof v === 'string' ? v : null;
+  });
+}
+
+/**
+ * A pipeline's input columns read from a table as the graph takes them: strings (null where
+ * missing) for `string` inputs, numbers ({@link numericColumns}) for the others.
+ *
+ * @example
+ * const columns = pipelineColumns(test, spec.inputs);
+ * const out = await session.runTyped(columns);
+ */
+export function pipelineColumns(
+  table: Table,
+  inputs: readonly { name: string; type?: string }[],
+): Record<string, Float64Array | (string | null)[]> {
+  return Object.fromEntries(
+    inputs.map((input) => [
+      input.name,
+      input.type === 'string' ? stringValues(table, input.name) : numericColumns(table, [input.name])[0],
+    ]),
+  );
+}
+
+/**
+ * Feature columns for the trainers: numeric columns as {@link numericColumns} reads them, and
+ * string columns (Utf8 or dictionary) as codes, the index of each value in the column's
+ * vocabulary: sorted distinct values learned from this table, or the `vocabularies` given (e.g.
+ * the training table's, for validation rows). Unknown, null and '' values become NaN.
+ *
+ * @example
+ * const { columns, vocabularies } = featureColumns(train, ['price', 'country']);
+ * vocabularies.country; // ['de', 'fr', 'us']
+ * featureColumns(test, ['price', 'country'], vocabularies).columns; // same codes
+ */
+export function featureColumns(
+  table: Table,
+  names: string[],
+  vocabularies?: Record<string, string[]>,
+): { columns: Float64Array[]; vocabularies: Record<string, string[]> } {
+  const learned: Record<string, string[]> = {};
+  const columns = names.map((name) => {
+    let categories = vocabularies?.[name];
+    // A missing column fails in numericColumns, naming the table's columns.
+    if (!table.getChild(name) || (!categories && !isStringColumn(table, name))) return numericColumns(table, [name])[0];
+    const values = stringValues(table, name);
+    if (!categories) {
+      categories = fitVocabulary(values);
+      if (categories.length === 0) throw new Error(`string column '${name}' has no values (all null or empty)`);
+    }
+    learned[name] = categories;
+    return encodeStrings(values, categories);
+  });
+  return { columns, vocabularies: learned };
 }
 
 /**

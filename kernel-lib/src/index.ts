@@ -9,6 +9,8 @@ export * from './plinth';
 export * from './display';
 export * from './example-store';
 export * from './pipeline/assemble';
+export * from './pipeline/document';
+export * from './pipeline/vocabulary';
 export * from './pipeline/train';
 export * from './train';
 export * from './onnx';

@@ -16,6 +16,11 @@ import {
   type Job,
   type Lineage,
   type MaterializationResult,
+  type AliasEvent,
+  type Evaluation,
+  type GatePolicy,
+  type ModelAlias,
+  type ModelLineage,
   type ModelVersion,
   type Pipeline,
   type OnlineFeaturesRequest,
@@ -30,14 +35,14 @@ import {
   type ViewMetadata,
 } from '@plinth/schema';
 import { progress } from './display';
-import { exampleSetOf, readParquetAsArrow, readParquetBatches, numericColumns } from './example-store';
-import { compilePipeline } from './onnx/compile';
-import { PipelineSession } from './onnx/runtime';
+import { exampleSetOf, readParquetAsArrow, readParquetBatches } from './example-store';
+import { compilePipelineDocument, referenceExamplesOf } from './pipeline/document';
+import { outputRows, PipelineSession, type OutputTensor, type OutputValue, type PipelineInputs } from './onnx/runtime';
 import { OnlineFeatureReader } from './online/feature-reader';
 import { openOnlineStore, type OnlineStoreConfig } from './online/open-store';
 import { assembleInputs, onlineRefs, type InputStatus, type OnlineFeatureRow } from './pipeline/assemble';
-import { train, type TrainOptions, type TrainResult } from './pipeline/train';
-import { modelFileOf } from './pipeline/model-file';
+import { pipelineSpec, train, type TrainOptions, type TrainResult } from './pipeline/train';
+import { modelFileOf, parseModelFile } from './pipeline/model-file';
 import { showTable } from './display';
 import { compareRunsTable, paramStrings, runEnvironment, runSource, TrackedRun, type ParamValue } from './tracking';
 
@@ -62,6 +67,12 @@ export interface PublishOptions {
   owner?: string;
   tags?: Record<string, string>;
   requestFeatures?: string[];
+  /** The feature service whose features the pipeline's online inputs must be (checked on publish). */
+  featureService?: { name: string; version: number };
+  /** Markdown: intended use, data, evaluation, limitations. */
+  modelCard?: string;
+  /** The run that trained the model (default: the run `train` recorded, when the result has one). */
+  run?: Run | string;
 }
 
 /** What `Plinth.train` adds to `train()`'s options: where and how the run is recorded. */
@@ -88,14 +99,33 @@ function configParams(config: Record<string, unknown>): Record<string, string> {
 
 const sha256Hex = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 
-/** The ONNX graph of a pipeline document: its inputs, transformer stages and model. */
+/** `'ctr'` -> latest, `'ctr@3'` / `'ctr@production'` -> that version or alias. */
+function parseModelRef(ref: string, version?: number | string): [string, string | number] {
+  const at = ref.indexOf('@');
+  if (at >= 0 && version !== undefined) throw new Error(`give '${ref}' or a version, not both`);
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const which = at >= 0 ? ref.slice(at + 1) : (version ?? 'latest');
+  if (!name || which === '') throw new Error(`'${ref}' is not a model reference (name, name@version or name@alias)`);
+  return [name, which];
+}
+
+/** An evaluation as table rows: one row per metric, candidate beside baseline. */
+function evaluationTable(e: Evaluation): Record<string, string | number>[] {
+  const keys = Object.keys(e.candidate.metrics);
+  return keys.map((k) => ({
+    metric: k === e.metric ? `${k} (gate)` : k,
+    [`v${e.candidate.version}`]: e.candidate.metrics[k],
+    ...(e.baseline ? { [`v${e.baseline.version}`]: e.baseline.metrics[k] ?? '' } : {}),
+  }));
+}
+
+/**
+ * The ONNX graph of a pipeline document: its inputs (string inputs encoded in the graph),
+ * transformer stages, model and post-processor. The document is checked first (a 400
+ * ProblemError names each invalid field).
+ */
 function compileSpec(spec: Pipeline, metadata?: Record<string, string>): Uint8Array {
-  return compilePipeline({
-    inputs: spec.inputs.map((i) => ({ name: i.name })),
-    stages: spec.transformer,
-    model: spec.model,
-    ...(metadata ? { metadata } : {}),
-  });
+  return compilePipelineDocument(spec, metadata).onnx;
 }
 
 /** A pipeline loaded locally: the same ONNX graph the inference tier runs. */
@@ -107,9 +137,23 @@ export class LocalPipeline {
     readonly version?: ModelVersion,
   ) {}
 
-  /** Runs the graph on input columns named like the pipeline's inputs. */
-  run(columns: Record<string, ArrayLike<number>>): Promise<Record<string, Float32Array>> {
+  /**
+   * Runs the graph on input columns named like the pipeline's inputs (numbers, or strings for
+   * string inputs); every output as a Float32Array (see `PipelineSession.run`).
+   */
+  run(columns: PipelineInputs): Promise<Record<string, Float32Array>> {
     return this.session.run(columns);
+  }
+
+  /**
+   * Runs the graph and returns each output with its type and dims, strings included (e.g. a
+   * post-processor's `decision` labels or `top_k_items`).
+   *
+   * @example
+   * const { decision } = await ctr.runTyped({ user_ctr: [0.1], country: ['fr'] });
+   */
+  runTyped(columns: PipelineInputs): Promise<Record<string, OutputTensor>> {
+    return this.session.runTyped(columns);
   }
 
   /**
@@ -117,12 +161,12 @@ export class LocalPipeline {
    * their join keys, request-time features come from each instance, defaults fill gaps.
    *
    * @example
-   * const [p] = await ctr.predict([{ user_id: 7, product_id: 3 }]);
-   * p.outputs.probability;
+   * const [p] = await ctr.predict([{ user_id: 7, product_id: 3, country: 'fr' }]);
+   * p.outputs.probability; // a number; [N, k] outputs (probabilities, top_k_items) give a list per instance
    */
   async predict(
     instances: Record<string, string | number | boolean | null>[],
-  ): Promise<{ outputs: Record<string, number>; featureStatuses: Record<string, InputStatus> }[]> {
+  ): Promise<{ outputs: Record<string, OutputValue>; featureStatuses: Record<string, InputStatus> }[]> {
     const refs = onlineRefs(this.spec.inputs);
     const keys = [...new Set(instances.flatMap((i) => Object.keys(i)))];
     let rows: OnlineFeatureRow[] = instances.map(() => ({ values: {}, statuses: {} }));
@@ -133,12 +177,11 @@ export class LocalPipeline {
     }
     const { columns, statuses, errors } = assembleInputs(this.spec.inputs, rows, instances);
     if (errors.length)
-      throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
-    const out = await this.session.run(columns);
-    return instances.map((_, i) => ({
-      outputs: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v[i]])),
-      featureStatuses: statuses[i],
-    }));
+      throw new ProblemError(
+        problem(400, 'Invalid instances', 'some request-time features have the wrong type', errors),
+      );
+    const out = outputRows(await this.session.runTyped(columns));
+    return instances.map((_, i) => ({ outputs: out[i], featureStatuses: statuses[i] }));
   }
 }
 
@@ -518,24 +561,33 @@ export class Plinth {
    * @example
    * const v = await p.publish('ctr', spec, result, { exampleSet: es, referenceData: test });
    */
-  async publish(name: string, spec: Pipeline, result: TrainResult, opts: PublishOptions = {}): Promise<ModelVersion> {
-    const bytes = compileSpec(spec, { 'model.name': name });
+  async publish(
+    name: string,
+    spec: Pipeline,
+    result: TrainResult & { run?: Run },
+    opts: PublishOptions = {},
+  ): Promise<ModelVersion> {
+    // The graph and its manifest are uploaded first: the version appears only once both are stored.
+    const { onnx: bytes, manifest } = compilePipelineDocument(spec, { 'model.name': name });
     const sha256 = sha256Hex(bytes);
     await this.client.putArtifact(sha256, bytes);
+    const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+    const manifestSha = sha256Hex(manifestBytes);
+    await this.client.putArtifact(manifestSha, manifestBytes);
     let referenceExamples: ModelVersion['referenceExamples'];
     if (opts.referenceData && opts.referenceData.numRows > 0) {
-      const n = Math.min(32, opts.referenceData.numRows);
-      const sample = opts.referenceData.slice(0, n);
-      const names = spec.inputs.map((i) => i.name);
-      const cols = numericColumns(sample, names);
       const session = await PipelineSession.create(bytes);
-      const out = await session.run(Object.fromEntries(names.map((nm, j) => [nm, cols[j]])));
-      const toJson = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
-      referenceExamples = {
-        inputs: Object.fromEntries(names.map((nm, j) => [nm, toJson(cols[j])])),
-        outputs: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, toJson(v)])),
-      };
+      referenceExamples = await referenceExamplesOf(spec, session, opts.referenceData);
+      await session.dispose();
     }
+    const es = opts.exampleSet ?? result.exampleSet;
+    const exampleSet = es ? { name: es.name, version: es.version } : undefined;
+    const runRef = opts.run ?? result.run;
+    const run = runRef
+      ? typeof runRef === 'string'
+        ? { id: runRef }
+        : { id: runRef.id, experiment: runRef.experiment }
+      : undefined;
     const metrics: Record<string, number> = {};
     for (const [split, m] of Object.entries(result.metrics)) {
       if (!m) continue;
@@ -544,7 +596,12 @@ export class Plinth {
     return this.client.publishModelVersion(name, {
       pipeline: spec,
       artifact: { sha256, bytes: bytes.length, format: 'onnx' },
-      ...(opts.exampleSet ? { exampleSet: { name: opts.exampleSet.name, version: opts.exampleSet.version } } : {}),
+      manifest: { sha256: manifestSha, bytes: manifestBytes.length },
+      ...(exampleSet ? { exampleSet } : {}),
+      ...(opts.featureService ? { featureService: opts.featureService } : {}),
+      ...(run ? { run } : {}),
+      environment: Object.fromEntries(Object.entries(runEnvironment()).filter(([, v]) => typeof v === 'string')),
+      ...(opts.modelCard ? { modelCard: opts.modelCard } : {}),
       metrics,
       trainingConfig: result.config,
       ...(referenceExamples ? { referenceExamples } : {}),
@@ -553,6 +610,59 @@ export class Plinth {
       ...(opts.owner ? { owner: opts.owner } : {}),
       ...(opts.tags ? { tags: opts.tags } : {}),
     });
+  }
+
+  /**
+   * Publishes the model a tracked run trained (its `model/model.plinth.json` artifact) as a new
+   * version of `name`: inputs read from the online store by the run's example-set sources, unless
+   * listed in `requestFeatures`; the run, its example set, parameters and metrics are linked.
+   *
+   * @example
+   * const best = (await p.searchRuns({ experiments: ['ctr'], orderBy: ['metrics.validation.auc DESC'] })).items[0];
+   * const v = await p.publishRun('ctr', best.id, { referenceData: holdout });
+   */
+  async publishRun(
+    name: string,
+    runId: string,
+    opts: PublishOptions & {
+      defaults?: Record<string, number | string>;
+      postprocessor?: Pipeline['postprocessor'];
+    } = {},
+  ): Promise<ModelVersion> {
+    const run = await this.client.getRun(runId);
+    const artifact = run.artifacts.find((a) => a.path === 'model/model.plinth.json');
+    if (!artifact) throw new Error(`run ${runId} has no model file artifact (model/model.plinth.json) to publish`);
+    const bytes = await this.client.getArtifact(artifact.sha256);
+    if (sha256Hex(bytes) !== artifact.sha256)
+      throw new Error(`the model file of run ${runId} is corrupted: its sha256 is not ${artifact.sha256}`);
+    const file = parseModelFile(new TextDecoder().decode(bytes), `the model file of run ${runId}`);
+    const sources: Record<string, string | undefined> = {};
+    if (run.exampleSet) {
+      const es = await this.client.getExampleSet(run.exampleSet.name, run.exampleSet.version);
+      for (const c of es.columns) if (c.source) sources[c.name] = c.source;
+    }
+    const metrics: Record<string, Record<string, number>> = {};
+    for (const [key, m] of Object.entries(run.metrics)) {
+      const dot = key.indexOf('.');
+      if (dot > 0) (metrics[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = m.value;
+    }
+    const result = {
+      featureNames: file.featureNames,
+      stages: file.stages,
+      model: file.model,
+      label: file.label,
+      sources,
+      metrics,
+      config: run.params,
+      ...(file.vocabularies ? { vocabularies: file.vocabularies } : {}),
+      ...(run.exampleSet ? { exampleSet: run.exampleSet } : {}),
+    } as unknown as TrainResult;
+    const spec = pipelineSpec(name, result, {
+      ...(opts.requestFeatures ? { requestFeatures: opts.requestFeatures } : {}),
+      ...(opts.defaults ? { defaults: opts.defaults } : {}),
+      ...(opts.postprocessor ? { postprocessor: opts.postprocessor } : {}),
+    });
+    return this.publish(name, spec, result, { ...opts, run });
   }
 
   /**
@@ -593,17 +703,17 @@ export class Plinth {
   }
 
   /**
-   * Loads a published model version (latest unless given) to run locally with
-   * onnxruntime-node; the artifact's hash is verified.
+   * Loads a published pipeline to run locally with onnxruntime-node, by reference:
+   * `'ctr'` (newest version), `'ctr@3'`, `'ctr@production'` (an alias), or `('ctr', 3)`. The
+   * artifact's sha256 is verified before the graph is loaded.
    *
    * @example
-   * const ctr = await p.loadPipeline('ctr');
+   * const ctr = await p.loadPipeline('ctr@production');
+   * const [row] = await ctr.predict([{ user_id: 7, country: 'fr' }]);
    */
-  async loadPipeline(name: string, version?: number): Promise<LocalPipeline> {
-    const mv = version
-      ? await this.client.getModelVersion(name, version)
-      : (await this.client.listModelVersions(name)).items.at(-1);
-    if (!mv) throw new Error(`model '${name}' has no versions`);
+  async loadPipeline(ref: string, version?: number | string): Promise<LocalPipeline> {
+    const [name, at] = parseModelRef(ref, version);
+    const mv = await this.client.getModelVersion(name, at);
     const bytes = await this.client.getArtifact(mv.artifact.sha256);
     const actual = sha256Hex(bytes);
     if (actual !== mv.artifact.sha256)
@@ -611,6 +721,103 @@ export class Plinth {
         `artifact of ${name}@${mv.version} is corrupted: sha256 ${actual}, expected ${mv.artifact.sha256}`,
       );
     return new LocalPipeline(mv.pipeline, await PipelineSession.create(bytes), this.client, mv);
+  }
+
+  /**
+   * Points an alias at a version. When the alias has a gate policy, the version is first scored
+   * against the alias's current version on the holdout example set; a refusal throws a
+   * ProblemError (409) naming the reasons, and is kept in the alias's history.
+   *
+   * @example
+   * await p.setAlias('ctr', 'production', 4, { reason: 'beats v3 on March holdout', exampleSet: { name: 'ctr_holdout' } });
+   */
+  async setAlias(
+    model: string,
+    alias: string,
+    version: number,
+    opts: { reason: string; exampleSet?: { name: string; version?: number }; force?: boolean },
+  ): Promise<{ alias: ModelAlias; evaluation?: Evaluation }> {
+    const r = await this.client.moveModelAlias(model, alias, { version, ...opts });
+    if (r.evaluation) showTable(evaluationTable(r.evaluation), `Gate for ${model}@${alias}: passed`);
+    return r;
+  }
+
+  /**
+   * Sets the gate policy of an alias: which metric decides, on which holdout, with what margin.
+   *
+   * @example
+   * await p.setAliasPolicy('ctr', 'production', { metric: 'auc', exampleSet: { name: 'ctr_holdout' }, maxRegression: 0.002 });
+   */
+  setAliasPolicy(model: string, alias: string, policy: GatePolicy): Promise<GatePolicy> {
+    return this.client.setAliasPolicy(model, alias, policy);
+  }
+
+  /**
+   * Who moved which alias of a model, when and why (including moves the gate refused), as a table.
+   *
+   * @example
+   * await p.aliasHistory('ctr', 'production');
+   */
+  async aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
+    const { items } = await this.client.getAliasHistory(model, alias);
+    showTable(
+      items.map((e) => ({
+        at: e.at,
+        alias: e.alias,
+        action: e.action,
+        from: e.fromVersion ?? '',
+        to: e.toVersion ?? '',
+        by: e.actor,
+        reason: e.reason,
+        forced: e.forced ? 'yes' : '',
+      })),
+      `Alias history of ${model}${alias ? `@${alias}` : ''}`,
+    );
+    return items;
+  }
+
+  /**
+   * Scores a version on a holdout example set, optionally against another version or alias,
+   * and records the comparison (as the alias gate does).
+   *
+   * @example
+   * await p.evaluate('ctr', 4, { exampleSet: { name: 'ctr_holdout' }, against: 'production' });
+   */
+  async evaluate(
+    model: string,
+    ref: number | string,
+    req: { exampleSet: { name: string; version?: number }; against?: string | number; metric?: GatePolicy['metric'] },
+  ): Promise<Evaluation> {
+    const e = await this.client.evaluateModelVersion(model, ref, {
+      exampleSet: req.exampleSet,
+      ...(req.against !== undefined ? { against: String(req.against) } : {}),
+      ...(req.metric ? { metric: req.metric } : {}),
+    });
+    showTable(evaluationTable(e), `Evaluation of ${model}@${ref} on ${e.exampleSet.name}@${e.exampleSet.version}`);
+    return e;
+  }
+
+  /**
+   * Archives a version (refused while an alias or a deployment uses it); it stays loadable by number.
+   *
+   * @example
+   * await p.archiveVersion('ctr', 2, 'superseded by v4');
+   */
+  archiveVersion(model: string, version: number, reason?: string): Promise<ModelVersion> {
+    return this.client.archiveModelVersion(model, version, reason);
+  }
+
+  /**
+   * Where a version came from and where it serves: lake sources, feature views, example set,
+   * run, aliases and deployments.
+   *
+   * @example
+   * const l = await p.modelLineage('ctr@production');
+   * l.run?.id;
+   */
+  modelLineage(ref: string, version?: number | string): Promise<ModelLineage> {
+    const [name, at] = parseModelRef(ref, version);
+    return this.client.getModelLineage(name, at);
   }
 
   /** Runs a pipeline spec locally without publishing it (exploration). */

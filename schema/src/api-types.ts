@@ -238,13 +238,21 @@ export interface PredictRequest {
   instances: Record<string, string | number | boolean | null>[];
 }
 
+/** One instance's value of one pipeline output (see {@link PredictResponse}). */
+export type PredictionOutput = number | string | null | number[] | string[];
+
 export interface PredictResponse {
   deployment: string;
   model: string;
   version: number;
   predictions: {
     predictionId: string;
-    outputs: Record<string, number>;
+    /**
+     * Each graph output for this instance: a number or string ([N] outputs such as
+     * `probability`, `decision`, `class`), or a list ([N, k] outputs such as `probabilities`,
+     * `top_k_items`). NaN is written as null.
+     */
+    outputs: Record<string, PredictionOutput>;
     featureStatuses: Record<string, FeatureStatus | 'default' | 'request'>;
   }[];
 }

@@ -73,6 +73,8 @@ function queryString(params: object): string {
  * const plinth = new PlinthClient({ baseUrl: 'http://127.0.0.1:8787' });
  * const { items } = await plinth.listFeatureViews();
  */
+const modelPath = (name: string) => `api/v1/models/${encodeURIComponent(name)}`;
+
 export class PlinthClient {
   readonly baseUrl: string;
   private readonly token?: string;
@@ -330,8 +332,57 @@ export class PlinthClient {
   publishModelVersion(name: string, req: T.PublishRequest): Promise<T.ModelVersion> {
     return this.request('POST', `api/v1/models/${encodeURIComponent(name)}/versions`, req);
   }
-  getModelVersion(name: string, version: number): Promise<T.ModelVersion> {
-    return this.request('GET', `api/v1/models/${encodeURIComponent(name)}/versions/${version}`);
+  /** A version by number, `'latest'` or alias (`'production'`). */
+  getModelVersion(name: string, ref: number | string): Promise<T.ModelVersion> {
+    return this.request('GET', `${modelPath(name)}/versions/${encodeURIComponent(String(ref))}`);
+  }
+  deleteModelVersion(name: string, version: number): Promise<void> {
+    return this.request('DELETE', `${modelPath(name)}/versions/${version}`);
+  }
+  archiveModelVersion(name: string, version: number, reason?: string): Promise<T.ModelVersion> {
+    return this.request('POST', `${modelPath(name)}/versions/${version}/archive`, reason ? { reason } : {});
+  }
+  unarchiveModelVersion(name: string, version: number): Promise<T.ModelVersion> {
+    return this.request('POST', `${modelPath(name)}/versions/${version}/unarchive`);
+  }
+  getModelLineage(name: string, ref: number | string): Promise<T.ModelLineage> {
+    return this.request('GET', `${modelPath(name)}/versions/${encodeURIComponent(String(ref))}/lineage`);
+  }
+  predictWithModelVersion(
+    name: string,
+    ref: number | string,
+    req: T.ModelPredictRequest,
+  ): Promise<T.ModelPredictResponse> {
+    return this.request('POST', `${modelPath(name)}/versions/${encodeURIComponent(String(ref))}/predict`, req);
+  }
+  evaluateModelVersion(name: string, ref: number | string, req: T.EvaluateRequest): Promise<T.Evaluation> {
+    return this.request('POST', `${modelPath(name)}/versions/${encodeURIComponent(String(ref))}/evaluate`, req);
+  }
+  listModelEvaluations(name: string): Promise<ItemList<T.Evaluation>> {
+    return this.request('GET', `${modelPath(name)}/evaluations`);
+  }
+  listModelAliases(name: string): Promise<ItemList<T.ModelAlias>> {
+    return this.request('GET', `${modelPath(name)}/aliases`);
+  }
+  /** Moves an alias through its gate (a 409 ProblemError names the reasons when the gate refuses). */
+  moveModelAlias(
+    name: string,
+    alias: string,
+    req: T.AliasMove,
+  ): Promise<{ alias: T.ModelAlias; evaluation?: T.Evaluation }> {
+    return this.request('PUT', `${modelPath(name)}/aliases/${encodeURIComponent(alias)}`, req);
+  }
+  removeModelAlias(name: string, alias: string, reason: string): Promise<void> {
+    return this.request(
+      'DELETE',
+      `${modelPath(name)}/aliases/${encodeURIComponent(alias)}?reason=${encodeURIComponent(reason)}`,
+    );
+  }
+  setAliasPolicy(name: string, alias: string, policy: T.GatePolicy): Promise<T.GatePolicy> {
+    return this.request('PUT', `${modelPath(name)}/aliases/${encodeURIComponent(alias)}/policy`, policy);
+  }
+  getAliasHistory(name: string, alias?: string): Promise<ItemList<T.AliasEvent>> {
+    return this.request('GET', `${modelPath(name)}/alias-history${alias ? `?alias=${encodeURIComponent(alias)}` : ''}`);
   }
   listModelVersions(name: string): Promise<ItemList<T.ModelVersion>> {
     return this.request('GET', `api/v1/models/${encodeURIComponent(name)}/versions`);

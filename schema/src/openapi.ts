@@ -62,6 +62,14 @@ const applyResult = {
   },
 };
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const refParam = {
+  name: 'ref',
+  in: 'path',
+  required: true,
+  description: 'A version number, `latest` or an alias',
+  schema: { type: 'string' },
+};
+const aliasParam = { name: 'alias', in: 'path', required: true, schema: { type: 'string' } };
 
 interface Op {
   operationId: string;
@@ -393,12 +401,135 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         ok: [201, ref('model-version.json')],
       }),
     },
-    '/api/v1/models/{name}/versions/{version}': {
+    '/api/v1/models/{name}/versions/{ref}': {
       get: op({
         operationId: 'getModelVersion',
-        summary: 'One model version',
-        params: [nameParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer' } }],
+        summary: 'One model version, by number, `latest` or alias',
+        params: [nameParam, refParam],
         ok: [200, ref('model-version.json')],
+      }),
+      delete: op({
+        operationId: 'deleteModelVersion',
+        summary: 'Delete a version (refused while an alias or a deployment uses it)',
+        params: [nameParam, refParam],
+        ok: [204, null],
+      }),
+    },
+    '/api/v1/models/{name}/versions/{ref}/archive': {
+      post: op({
+        operationId: 'archiveModelVersion',
+        summary: 'Archive a version (refused while an alias or a deployment uses it)',
+        params: [nameParam, refParam],
+        body: ref('model-alias.json', 'ArchiveRequest'),
+        ok: [200, ref('model-version.json')],
+      }),
+    },
+    '/api/v1/models/{name}/versions/{ref}/unarchive': {
+      post: op({
+        operationId: 'unarchiveModelVersion',
+        summary: 'Make an archived version usable again',
+        params: [nameParam, refParam],
+        ok: [200, ref('model-version.json')],
+      }),
+    },
+    '/api/v1/models/{name}/versions/{ref}/lineage': {
+      get: op({
+        operationId: 'getModelLineage',
+        summary: 'Lake sources -> feature views -> example set -> run -> version -> aliases and deployments',
+        params: [nameParam, refParam],
+        ok: [200, ref('model-version.json', 'ModelLineage')],
+      }),
+    },
+    '/api/v1/models/{name}/versions/{ref}/predict': {
+      post: op({
+        operationId: 'predictWithModelVersion',
+        summary: 'Run a version in the control plane on input columns',
+        params: [nameParam, refParam],
+        body: ref('model-alias.json', 'ModelPredictRequest'),
+        ok: [200, ref('model-alias.json', 'ModelPredictResponse')],
+      }),
+    },
+    '/api/v1/models/{name}/versions/{ref}/evaluate': {
+      post: op({
+        operationId: 'evaluateModelVersion',
+        summary: 'Score a version (and optionally another to compare) on a holdout example set; recorded',
+        params: [nameParam, refParam],
+        body: ref('model-alias.json', 'EvaluateRequest'),
+        ok: [201, ref('model-alias.json', 'Evaluation')],
+      }),
+    },
+    '/api/v1/models/{name}/evaluations': {
+      get: op({
+        operationId: 'listModelEvaluations',
+        summary: 'Recorded evaluations (gate comparisons), newest first',
+        params: [nameParam],
+        ok: [200, items(ref('model-alias.json', 'Evaluation'))],
+      }),
+    },
+    '/api/v1/models/{name}/evaluations/{id}': {
+      get: op({
+        operationId: 'getModelEvaluation',
+        summary: 'One recorded evaluation',
+        params: [nameParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        ok: [200, ref('model-alias.json', 'Evaluation')],
+      }),
+    },
+    '/api/v1/models/{name}/aliases': {
+      get: op({
+        operationId: 'listModelAliases',
+        summary: 'Aliases of a model, with their gate policies',
+        params: [nameParam],
+        ok: [200, items(ref('model-alias.json'))],
+      }),
+    },
+    '/api/v1/models/{name}/aliases/{alias}': {
+      get: op({
+        operationId: 'getModelAlias',
+        summary: 'One alias',
+        params: [nameParam, aliasParam],
+        ok: [200, ref('model-alias.json')],
+      }),
+      put: op({
+        operationId: 'moveModelAlias',
+        summary: "Point an alias at a version, through the alias's gate policy (409 when the gate fails)",
+        params: [nameParam, aliasParam],
+        body: ref('model-alias.json', 'AliasMove'),
+        ok: [200, { type: 'object' }],
+      }),
+      delete: op({
+        operationId: 'removeModelAlias',
+        summary: 'Remove an alias (recorded in its history)',
+        params: [nameParam, aliasParam, { name: 'reason', in: 'query', schema: { type: 'string' } }],
+        ok: [204, null],
+      }),
+    },
+    '/api/v1/models/{name}/aliases/{alias}/policy': {
+      get: op({
+        operationId: 'getAliasPolicy',
+        summary: "An alias's gate policy",
+        params: [nameParam, aliasParam],
+        ok: [200, ref('model-alias.json', 'GatePolicy')],
+      }),
+      put: op({
+        operationId: 'setAliasPolicy',
+        summary: "Set an alias's gate policy",
+        params: [nameParam, aliasParam],
+        body: ref('model-alias.json', 'GatePolicy'),
+        ok: [200, ref('model-alias.json', 'GatePolicy')],
+      }),
+      delete: op({
+        operationId: 'removeAliasPolicy',
+        summary: "Remove an alias's gate policy",
+        params: [nameParam, aliasParam],
+        ok: [204, null],
+      }),
+    },
+    '/api/v1/models/{name}/alias-history': {
+      get: op({
+        operationId: 'getAliasHistory',
+        summary: 'Who moved which alias when and why (set, removed, refused by the gate)',
+        params: [nameParam, { name: 'alias', in: 'query', schema: { type: 'string' } }],
+        ok: [200, items(ref('model-alias.json', 'AliasEvent'))],
       }),
     },
     '/api/v1/deployments': {

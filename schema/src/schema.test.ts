@@ -49,6 +49,32 @@ describe('validators', () => {
     if (!r.ok) expect(r.errors.some((e) => e.pointer === '/inputs/0/source/feature')).toBe(true);
   });
 
+  it('reports only the errors of the oneOf branch whose kind the document has', () => {
+    const pipeline = {
+      name: 'ctr',
+      inputs: [{ name: 'x', source: { kind: 'request' } }],
+      transformer: [],
+      model: {
+        kind: 'multinomialLogisticRegression',
+        featureNames: ['x'],
+        classes: [0, 1, 2],
+        coefficients: [[1], [2], [3]],
+        intercepts: [0, 0, 0],
+      },
+      outputs: [{ name: 'probabilities', type: 'float32' }],
+    };
+    const errors = (post: unknown) => {
+      const r = validate('pipeline', { ...pipeline, postprocessor: post });
+      return r.ok ? [] : r.errors;
+    };
+    expect(errors({ kind: 'topK', k: 0 })).toEqual([{ pointer: '/postprocessor/k', detail: 'must be >= 1' }]);
+    expect(errors({ kind: 'classMapping' })).toEqual([{ pointer: '/postprocessor/classes', detail: 'is required' }]);
+    expect(errors({ kind: 'top' })).toEqual([
+      { pointer: '/postprocessor/kind', detail: 'must be one of "identity", "threshold", "topK", "classMapping"' },
+    ]);
+    expect(errors({ kind: 'threshold', threshold: 0.5, labels: ['no', 'yes'] })).toEqual([]);
+  });
+
   it('assertValid throws a 400 problem listing the fields', () => {
     try {
       assertValid('deploy-request', { model: 3 });

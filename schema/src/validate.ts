@@ -16,6 +16,7 @@ export interface DocumentTypes {
   'example-set': T.ExampleSet;
   'example-set-spec': T.ExampleSetSpec;
   pipeline: T.Pipeline;
+  'pipeline-manifest': T.PipelineManifest;
   'model-version': T.ModelVersion;
   'publish-request': T.PublishRequest;
   deployment: T.Deployment;
@@ -28,6 +29,11 @@ export interface DocumentTypes {
   'run-log': T.RunLog;
   'run-update': T.RunUpdate;
   'run-search': T.RunSearch;
+  'alias-move': T.AliasMove;
+  'gate-policy': T.GatePolicy;
+  'evaluate-request': T.EvaluateRequest;
+  'archive-request': T.ArchiveRequest;
+  'model-predict-request': T.ModelPredictRequest;
 }
 export type DocumentKind = keyof DocumentTypes;
 
@@ -40,6 +46,7 @@ const schemaRefs: Record<DocumentKind, string> = {
   'example-set': 'example-set.json',
   'example-set-spec': 'example-set.json#/$defs/ExampleSetSpec',
   pipeline: 'pipeline.json',
+  'pipeline-manifest': 'pipeline-manifest.json',
   'model-version': 'model-version.json',
   'publish-request': 'model-version.json#/$defs/PublishRequest',
   deployment: 'deployment.json',
@@ -52,6 +59,11 @@ const schemaRefs: Record<DocumentKind, string> = {
   'run-log': 'run.json#/$defs/RunLog',
   'run-update': 'run.json#/$defs/RunUpdate',
   'run-search': 'run.json#/$defs/RunSearch',
+  'alias-move': 'model-alias.json#/$defs/AliasMove',
+  'gate-policy': 'model-alias.json#/$defs/GatePolicy',
+  'evaluate-request': 'model-alias.json#/$defs/EvaluateRequest',
+  'archive-request': 'model-alias.json#/$defs/ArchiveRequest',
+  'model-predict-request': 'model-alias.json#/$defs/ModelPredictRequest',
 };
 
 export const documentKinds = Object.keys(schemaRefs) as DocumentKind[];
@@ -84,9 +96,21 @@ function validator(kind: DocumentKind): ValidateFunction {
 export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldError[] {
   const out: FieldError[] = [];
   const seen = new Set<string>();
-  const list = errors ?? [];
-  // A failed oneOf also reports every branch; keep the branch errors that share the
-  // discriminating `kind` with the document, else just the oneOf summary.
+  // A failed oneOf also reports every branch. A branch whose `kind` const failed is not the
+  // document's: drop its errors, keeping those of the branch that shares the document's `kind`.
+  const KIND_CONST = '/properties/kind/const';
+  const wrong = (errors ?? [])
+    .filter((e) => e.keyword === 'const' && e.instancePath.endsWith('/kind') && e.schemaPath.endsWith(KIND_CONST))
+    .map((e) => ({
+      at: e.instancePath.slice(0, -'/kind'.length),
+      branch: `${e.schemaPath.slice(0, -KIND_CONST.length)}/`,
+      kind: (e.params as { allowedValue: unknown }).allowedValue,
+    }));
+  const under = (path: string, at: string) => path === at || path.startsWith(`${at}/`);
+  const list = (errors ?? []).filter(
+    (e) => !wrong.some((w) => under(e.instancePath, w.at) && e.schemaPath.startsWith(w.branch)),
+  );
+  // Else (no branch left to blame) just the oneOf summary, or the kinds it allows.
   const hasSpecific = (path: string) =>
     list.some((e) => e.instancePath.startsWith(path) && e.keyword !== 'oneOf' && e.keyword !== 'const');
   for (const e of list) {
@@ -105,7 +129,9 @@ export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldEr
       if (e.keyword === 'const') {
         detail = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
       } else {
-        detail = 'does not match any allowed form';
+        const kinds = wrong.filter((w) => w.at === pointer).map((w) => JSON.stringify(w.kind));
+        if (kinds.length > 0) pointer = `${pointer}/kind`;
+        detail = kinds.length > 0 ? `must be one of ${kinds.join(', ')}` : 'does not match any allowed form';
       }
     }
     const key = `${pointer}\u0000${detail}`;

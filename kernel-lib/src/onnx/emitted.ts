@@ -11,3 +11,10 @@ export interface EmittedOutput {
   name: OutputName;
   shape: Shape;
 }
+
+/** The ONNX element type and shape of a graph input or output (what the manifest lists). */
+export interface GraphValue {
+  name: string;
+  elementType: 'float32' | 'int64' | 'string';
+  shape: Shape;
+}

@@ -139,6 +139,16 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * A fresh unique name ({@link uniqueName}) that a later addNode(..., { outputs: [name] }) may
+   * produce: for the extra outputs of a node with several (e.g. TopK's indices).
+   */
+  uniqueOutputName(base: string): string {
+    const name = this.uniqueName(base);
+    this.reserved.add(name);
+    return name;
+  }
+
   private claim(name: string): void {
     if (name.length === 0) throw new Error('ONNX value names must be non-empty');
     if (this.names.has(name)) throw new Error(`name '${name}' is already used in this graph`);

@@ -5,14 +5,38 @@
  */
 export {
   compilePipeline,
+  compilePipelineGraph,
   evaluatePipeline,
   validatePipelineSpec,
+  graphOutputs,
+  isStringInput,
   outputsOf,
   PROBABILITY_OUTPUT,
   METADATA_KEYS,
+  type CompiledGraph,
+  type PipelineColumn,
+  type PipelineOutputs,
   type PipelineSpec,
+  type PipelineSpecInput,
 } from './compile';
-export { PipelineSession, type PipelineSessionOptions } from './runtime';
+export type { GraphValue } from './emitted';
+export { modelInfo, modelOutputs, type ModelInfo } from './model-info';
+export {
+  applyPostprocessor,
+  postprocessorOutputs,
+  validatePostprocessor,
+  POSTPROCESSOR_OUTPUTS,
+  type PostprocessorOutputs,
+} from './emit-postprocess';
+export { PipelineSpecError } from './spec-error';
+export {
+  PipelineSession,
+  outputRows,
+  type OutputTensor,
+  type OutputValue,
+  type PipelineInputs,
+  type PipelineSessionOptions,
+} from './runtime';
 export {
   GraphBuilder,
   attr,

@@ -9,8 +9,12 @@ export interface OnlineFeatureRow {
 }
 
 export interface AssembledInputs {
-  /** One column per pipeline input, NaN where a value is missing and has no default. */
-  columns: Record<string, Float64Array>;
+  /**
+   * One column per pipeline input: numbers (NaN where a value is missing and has no default), or
+   * for a `string` input its strings (null where missing without a default), ready for
+   * `PipelineSession.run`.
+   */
+  columns: Record<string, Float64Array | (string | null)[]>;
   statuses: Record<string, InputStatus>[];
   errors: FieldError[];
 }
@@ -25,11 +29,14 @@ export function onlineRefs(inputs: PipelineInput[]): { view: string; feature: st
 /**
  * Builds the pipeline's input columns from online rows and request-time values: the one
  * place that decides what a pipeline sees, shared by notebooks and the inference tier so
- * that both feed the graph identical numbers. A missing value takes the input's declared
- * default (cold start), flagged 'default'.
+ * that both feed the graph identical values. A missing value takes the input's declared
+ * default (cold start), flagged 'default'. Numeric inputs take numbers (booleans as 0/1);
+ * `string` inputs take strings, and the graph encodes them (an unknown category becomes the
+ * default's code, or NaN). A request value of the wrong type is an error naming
+ * `/instances/i/<input>`.
  *
  * @example
- * const { columns, statuses } = assembleInputs(pipeline.inputs, onlineRows, [{ user_id: 7, product_id: 3 }]);
+ * const { columns, statuses } = assembleInputs(pipeline.inputs, onlineRows, [{ user_id: 7, product_id: 3, country: 'fr' }]);
  */
 export function assembleInputs(
   inputs: PipelineInput[],
@@ -37,33 +44,51 @@ export function assembleInputs(
   instances: Record<string, unknown>[],
 ): AssembledInputs {
   const errors: FieldError[] = [];
-  const columns: Record<string, Float64Array> = {};
+  const columns: AssembledInputs['columns'] = {};
   const statuses: Record<string, InputStatus>[] = instances.map(() => ({}));
   for (const input of inputs) {
-    const col = new Float64Array(instances.length);
+    const string = input.type === 'string';
+    const numbers = new Float64Array(string ? 0 : instances.length);
+    const strings: (string | null)[] = [];
     instances.forEach((inst, i) => {
       let v: unknown;
       if (input.source.kind === 'online') {
         const ref = `${input.source.view}:${input.source.feature}`;
         v = online[i]?.values[ref];
         statuses[i][input.name] = online[i]?.statuses[ref] ?? 'not_found';
+        // The online store keeps the view's types; a string input reads its value as text.
+        if (string && (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')) v = String(v);
       } else {
         v = inst[input.name];
         statuses[i][input.name] = 'request';
-        if (v !== undefined && v !== null && typeof v !== 'number' && typeof v !== 'boolean') {
-          errors.push({ pointer: `/instances/${i}/${input.name}`, detail: 'must be a number' });
+        const ok = string ? typeof v === 'string' : typeof v === 'number' || typeof v === 'boolean';
+        if (v !== undefined && v !== null && !ok) {
+          errors.push({
+            pointer: `/instances/${i}/${input.name}`,
+            detail: string ? 'must be a string' : 'must be a number',
+          });
         }
+      }
+      if (string) {
+        if (typeof v !== 'string' || v.length === 0) {
+          if (typeof input.default === 'string') {
+            v = input.default;
+            statuses[i][input.name] = 'default';
+          } else v = null;
+        }
+        strings.push(v as string | null);
+        return;
       }
       if (typeof v === 'boolean') v = v ? 1 : 0;
       if (typeof v !== 'number') {
-        if (input.default !== undefined && input.default !== null) {
+        if (typeof input.default === 'number') {
           v = input.default;
           statuses[i][input.name] = 'default';
         } else v = NaN;
       }
-      col[i] = v as number;
+      numbers[i] = v as number;
     });
-    columns[input.name] = col;
+    columns[input.name] = string ? strings : numbers;
   }
   return { columns, statuses, errors };
 }

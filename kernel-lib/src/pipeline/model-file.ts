@@ -12,7 +12,8 @@ import type { TrainResult } from './train';
 
 /** The model file of a {@link train} result (or of hand-fitted stages and a model). */
 export function modelFileOf(
-  result: Pick<TrainResult, 'featureNames' | 'stages' | 'model'> & Partial<Pick<TrainResult, 'label' | 'metrics'>>,
+  result: Pick<TrainResult, 'featureNames' | 'stages' | 'model'> &
+    Partial<Pick<TrainResult, 'label' | 'metrics' | 'vocabularies'>>,
   metadata?: Record<string, string>,
 ): ModelFile {
   const metrics: Record<string, number> = {};
@@ -26,6 +27,7 @@ export function modelFileOf(
     model: result.model,
     createdAt: new Date().toISOString(),
     ...(result.label ? { label: result.label } : {}),
+    ...(result.vocabularies && Object.keys(result.vocabularies).length ? { vocabularies: result.vocabularies } : {}),
     ...(Object.keys(metrics).length ? { metrics } : {}),
     ...(metadata ? { metadata } : {}),
   };
@@ -96,11 +98,22 @@ export function loadModelFile(file: string): ModelFile {
   } catch (e) {
     throw new Error(`cannot read model file ${file}: ${(e as Error).message}`);
   }
+  return parseModelFile(text, `model file ${file}`);
+}
+
+/**
+ * Reads a model file from its text (e.g. a run's `model/model.plinth.json` artifact), checked
+ * like {@link loadModelFile}; errors start with `where`.
+ *
+ * @example
+ * const file = parseModelFile(new TextDecoder().decode(bytes), `run ${run.id}`);
+ */
+export function parseModelFile(text: string, where: string): ModelFile {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new Error(`model file ${file} is not JSON: ${(e as Error).message}`);
+    throw new Error(`${where} is not JSON: ${(e as Error).message}`);
   }
-  return checkModelFile(doc, `model file ${file}`);
+  return checkModelFile(doc, where);
 }

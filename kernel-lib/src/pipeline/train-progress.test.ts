@@ -8,46 +8,9 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runPythonJson } from '../train/test-support/python';
+import { runTslabCell } from './test-support/tslab';
 
 const repo = path.resolve(__dirname, '../../..');
-
-/** Executes `code` in one cell of a fresh tslab kernel; returns the execution's iopub messages. */
-const KERNEL_RUN = `
-import json, sys
-from jupyter_client.manager import start_new_kernel
-d = json.load(sys.stdin)
-km, kc = start_new_kernel(kernel_name="tslab", cwd=d["cwd"], startup_timeout=120)
-try:
-    msg_id = kc.execute(d["code"])
-    events = []
-    while True:
-        msg = kc.get_iopub_msg(timeout=600)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind = msg["msg_type"]
-        if kind == "status" and msg["content"]["execution_state"] == "idle":
-            break
-        if kind in ("display_data", "update_display_data", "stream", "error", "execute_result"):
-            c = msg["content"]
-            events.append({
-                "type": kind,
-                "id": c.get("transient", {}).get("display_id"),
-                "html": c.get("data", {}).get("text/html", ""),
-                "text": c.get("text", "") or c.get("evalue", ""),
-            })
-finally:
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-print(json.dumps(events))
-`;
-
-interface Event {
-  type: string;
-  id: string | null;
-  html: string;
-  text: string;
-}
 
 // Two noisy classes for gbt and the forest; three for the multinomial model. Deterministic.
 const CELL = `
@@ -77,8 +40,8 @@ console.log('RESULT ' + JSON.stringify({
 `;
 
 describe('train() progress in a tslab kernel', () => {
-  it('shows one display per training run and updates it per iteration, ending on the validation metric', () => {
-    const events = runPythonJson<Event[]>(KERNEL_RUN, { cwd: repo, code: CELL });
+  it('shows one display per training run and updates it per iteration, ending on the validation metric', async () => {
+    const events = await runTslabCell(CELL, repo);
     expect(events.filter((e) => e.type === 'error')).toEqual([]);
     const result = events
       .map((e) => e.text)

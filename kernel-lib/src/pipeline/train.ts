@@ -1,6 +1,6 @@
 import type { Table } from 'apache-arrow';
-import type { Pipeline, PipelineInput } from '@plinth/schema';
-import { fitImputer, fitStandardScaler, applyStages } from '../train/preprocess';
+import type { Pipeline, PipelineInput, Postprocessor } from '@plinth/schema';
+import { fitImputer, fitOneHotEncoder, fitStandardScaler, applyStages, stageOutputNames } from '../train/preprocess';
 import { fitLogisticRegression, fitMultinomialLogisticRegression } from '../train/logistic';
 import { fitLinearRegression, type LinearRegressionOptions } from '../train/linear';
 import { fitGbt, type GbtOptions, type GbtObjective } from '../train/gbt';
@@ -8,8 +8,8 @@ import { fitRandomForest, type RandomForestOptions } from '../train/forest';
 import { predict } from '../train/predict';
 import { accuracy, calibrationError, f1, logLoss, mae, multiLogLoss, prAuc, r2, rmse, rocAuc } from '../train/metrics';
 import type { Columns, Model, Predictions, TransformerStage } from '../train/types';
-import { outputsOf } from '../onnx/compile';
-import { columnsWithRole, exampleSetOf, numericColumns, SOURCE_KEY } from '../example-store';
+import { graphOutputs } from '../onnx/compile';
+import { columnsWithRole, exampleSetOf, featureColumns, numericColumns, SOURCE_KEY } from '../example-store';
 import { progress, type Progress } from '../display';
 
 /** The models {@link train} fits. */
@@ -100,6 +100,12 @@ export interface TrainResult {
   sources: Record<string, string | undefined>;
   /** The example set the training rows were read from (`loadExampleSet`), when they were. */
   exampleSet?: { name: string; version: number };
+  /**
+   * The vocabulary of each string (Utf8 or dictionary) feature, sorted, learned from the
+   * training rows: the model sees a value's index here (NaN for unknown or missing values), and
+   * `pipelineSpec` makes the feature a `string` input whose graph does the same encoding.
+   */
+  vocabularies?: Record<string, string[]>;
   config: Record<string, unknown>;
 }
 
@@ -143,7 +149,15 @@ function encode(y: Float64Array, classes: number[], label: string, split: string
   });
 }
 
-function evaluate(task: Task, y: Float64Array, out: Predictions, classes: number[]): Metrics {
+/**
+ * The metrics `train` reports, for any predictions of a model of `task` (e.g. a published
+ * version scored on a holdout): AUC, log-loss, accuracy... for classifiers (`classes` are the
+ * original label values), RMSE, MAE and R2 for regression.
+ *
+ * @example
+ * const m = evaluatePredictions('binary', y, { probability }, [0, 1]); // m.auc
+ */
+export function evaluatePredictions(task: Task, y: Float64Array, out: Predictions, classes: number[]): Metrics {
   const rows = y.length;
   if (task === 'regression') {
     const p = out.prediction!;
@@ -189,12 +203,38 @@ interface Fitted {
   config: Record<string, unknown>;
 }
 
-/** Imputer + standard scaler (linear models need both; trees handle NaN and scale themselves). */
-function linearStages(featureNames: string[], X: Columns): { stages: TransformerStage[]; Z: Columns } {
-  const imputer = fitImputer(featureNames, X);
-  const imputed = applyStages([imputer], X);
-  const scaler = fitStandardScaler(featureNames, imputed);
-  return { stages: [imputer, scaler], Z: applyStages([scaler], imputed) };
+/**
+ * Linear models' stages: a one-hot encoder for the codes of each string feature (unknown and
+ * missing give all zeros), then imputer + standard scaler (linear models need both; trees
+ * handle NaN, codes and scale themselves). `names` are the model's features.
+ */
+function linearStages(
+  featureNames: string[],
+  X: Columns,
+  categorical: readonly string[],
+): { stages: TransformerStage[]; Z: Columns; names: string[] } {
+  const oneHot: TransformerStage[] = [];
+  let names = featureNames;
+  let columns = X;
+  for (const column of categorical) {
+    const stage = fitOneHotEncoder(names, columns, column);
+    oneHot.push(stage);
+    columns = applyStages([stage], columns);
+    names = stageOutputNames(stage);
+  }
+  const imputer = fitImputer(names, columns);
+  const imputed = applyStages([imputer], columns);
+  const scaler = fitStandardScaler(names, imputed);
+  return { stages: [...oneHot, imputer, scaler], Z: applyStages([scaler], imputed), names };
+}
+
+/** Importance per feature from per-model-feature values: a one-hot encoded feature takes its largest indicator's. */
+function perFeature(featureNames: string[], names: string[], values: number[]): number[] {
+  return featureNames.map((f) => {
+    const own = names.indexOf(f);
+    if (own >= 0) return values[own];
+    return Math.max(0, ...names.flatMap((n, c) => (n.startsWith(`${f}=`) ? [values[c]] : [])));
+  });
 }
 
 function fitModel(
@@ -207,10 +247,11 @@ function fitModel(
   opts: TrainOptions,
   valid: { X: Columns; t: Float64Array } | undefined,
   show: Progress | null,
+  categorical: string[] = [],
 ): Fitted {
   const params = (opts.params ?? {}) as Record<string, unknown>;
   if (kind === 'logisticRegression' || kind === 'linearRegression') {
-    const { stages, Z } = linearStages(featureNames, X);
+    const { stages, Z, names } = linearStages(featureNames, X, categorical);
     const maxIter =
       (params.maxIter as number | undefined) ?? opts.maxIter ?? (kind === 'linearRegression' ? 1000 : 100);
     const onIteration = (it: number, loss: number) =>
@@ -230,7 +271,7 @@ function fitModel(
         maxIter,
         tol: p.tol ?? 1e-4,
       };
-      model = fitLinearRegression({ featureNames, columns: Z, y: t, ...p, maxIter });
+      model = fitLinearRegression({ featureNames: names, columns: Z, y: t, ...p, maxIter });
     } else {
       if (task === 'regression')
         throw new Error(
@@ -241,20 +282,27 @@ function fitModel(
       config = { C, penalty: p.penalty ?? 'l2', maxIter, tol: p.tol ?? 1e-4 };
       // Fitted on the original label values: the model's classes are then the real ones.
       const y = Float64Array.from(t, (k) => classes[k]);
-      const common = { featureNames, columns: Z, y, C, maxIter, tol: p.tol, onIteration };
+      const common = { featureNames: names, columns: Z, y, C, maxIter, tol: p.tol, onIteration };
       if (task === 'binary') model = fitLogisticRegression({ ...common, penalty: p.penalty });
       else model = fitMultinomialLogisticRegression({ ...common, penalty: p.penalty });
     }
     const fittedModel = model;
     const coef =
       fittedModel.kind === 'multinomialLogisticRegression'
-        ? featureNames.map((_, j) => Math.max(...fittedModel.coefficients.map((row) => Math.abs(row[j]))))
+        ? names.map((_, j) => Math.max(...fittedModel.coefficients.map((row) => Math.abs(row[j]))))
         : (fittedModel as { coefficients: number[] }).coefficients.map(Math.abs);
     return {
       model,
       stages,
-      importance: coef,
-      config: { ...config, preprocessing: ['imputer(mean)', 'standardScaler'] },
+      importance: perFeature(featureNames, names, coef),
+      config: {
+        ...config,
+        preprocessing: [
+          ...(categorical.length ? ['oneHotEncoder(string features)'] : []),
+          'imputer(mean)',
+          'standardScaler',
+        ],
+      },
     };
   }
   if (kind === 'gbt') {
@@ -334,7 +382,8 @@ export function train(opts: TrainOptions): TrainResult {
   if (!['logisticRegression', 'linearRegression', 'gbt', 'randomForest'].includes(kind))
     throw new Error(`unknown model '${String(kind)}' (one of logisticRegression, linearRegression, gbt, randomForest)`);
 
-  const X = numericColumns(opts.data, featureNames);
+  // String features become codes in their sorted vocabulary (the graph encodes the same way).
+  const { columns: X, vocabularies } = featureColumns(opts.data, featureNames);
   const y = labelsOf(opts.data, label, 'training');
   const task = opts.task ?? inferTask(kind, label, y);
   const classes = task === 'regression' ? [] : classesOf(y);
@@ -347,16 +396,16 @@ export function train(opts: TrainOptions): TrainResult {
   if (opts.validation) {
     const yv = labelsOf(opts.validation, label, 'validation');
     valid = {
-      X: numericColumns(opts.validation, featureNames),
+      X: featureColumns(opts.validation, featureNames, vocabularies).columns,
       y: yv,
       t: task === 'regression' ? yv : encode(yv, classes, label, 'validation'),
     };
   }
 
   const show = opts.display !== false ? progress(`Training ${kind} (${task})`) : null;
-  const fitted = fitModel(kind, task, featureNames, X, t, classes, opts, valid, show);
+  const fitted = fitModel(kind, task, featureNames, X, t, classes, opts, valid, show, Object.keys(vocabularies));
   const score = (cols: Columns, yy: Float64Array) =>
-    evaluate(task, yy, predict(fitted.model, applyStages(fitted.stages, cols)), classes);
+    evaluatePredictions(task, yy, predict(fitted.model, applyStages(fitted.stages, cols)), classes);
   const trainMetrics = score(X, y);
   const validation = valid ? score(valid.X, valid.y) : undefined;
   show?.done(
@@ -379,6 +428,7 @@ export function train(opts: TrainOptions): TrainResult {
     ...(fitted.history ? { history: fitted.history } : {}),
     sources,
     ...(exampleSet ? { exampleSet } : {}),
+    ...(Object.keys(vocabularies).length ? { vocabularies } : {}),
     config: { model: kind, task, label, features: featureNames, ...fitted.config },
   };
 }
@@ -386,14 +436,26 @@ export function train(opts: TrainOptions): TrainResult {
 /**
  * The pipeline document of a trained model: each feature becomes an input read from the
  * online store (by its example-set source `view:feature`), unless listed in `requestFeatures`.
+ * A string feature (one with a vocabulary in the result) becomes a `string` input with its
+ * categories; `defaults` gives missing values a number, or a category for a string input. The
+ * outputs are the model's, then the post-processor's (default `identity`).
  *
  * @example
- * const spec = pipelineSpec('ctr', result);
+ * const spec = pipelineSpec('ctr', result, {
+ *   requestFeatures: ['country'],
+ *   defaults: { country: 'us' },
+ *   postprocessor: { kind: 'threshold', threshold: 0.3, labels: ['skip', 'show'] },
+ * });
  */
 export function pipelineSpec(
   name: string,
   result: TrainResult,
-  opts: { requestFeatures?: string[]; defaults?: Record<string, number>; description?: string } = {},
+  opts: {
+    requestFeatures?: string[];
+    defaults?: Record<string, number | string>;
+    description?: string;
+    postprocessor?: Postprocessor;
+  } = {},
 ): Pipeline {
   const inputs: PipelineInput[] = result.featureNames.map((f) => {
     const source = result.sources[f];
@@ -403,20 +465,22 @@ export function pipelineSpec(
         `feature '${f}' has no example-set source; list it in requestFeatures or train on an example set`,
       );
     const [view, feature] = (source ?? ':').split(':');
+    const categories = result.vocabularies?.[f];
     return {
       name: f,
       source: isRequest ? { kind: 'request' } : { kind: 'online', view, feature },
-      type: 'float64',
+      ...(categories ? { type: 'string', categories: [...categories] } : { type: 'float64' }),
       ...(opts.defaults && f in opts.defaults ? { default: opts.defaults[f] } : {}),
     };
   });
+  const postprocessor = opts.postprocessor ?? { kind: 'identity' };
   return {
     name,
     ...(opts.description ? { description: opts.description } : {}),
     inputs,
     transformer: result.stages,
     model: result.model,
-    postprocessor: { kind: 'identity' },
-    outputs: outputsOf(result.model).map((o) => ({ name: o, type: 'float32' })),
+    postprocessor,
+    outputs: graphOutputs({ model: result.model, postprocessor }).map((o) => ({ name: o.name, type: o.elementType })),
   };
 }

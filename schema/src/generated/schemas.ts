@@ -220,6 +220,10 @@ export const schemas = {
       },
       "createdBy": {
         "type": "string"
+      },
+      "alias": {
+        "type": "string",
+        "description": "The alias the version was resolved from, when deployed by alias."
       }
     },
     "$defs": {
@@ -237,6 +241,10 @@ export const schemas = {
             "type": "integer",
             "minimum": 1,
             "description": "Defaults to the newest version."
+          },
+          "alias": {
+            "type": "string",
+            "description": "Deploy the version this alias of the model points at (instead of a version number)."
           }
         }
       }
@@ -939,6 +947,375 @@ export const schemas = {
       }
     }
   },
+  "model-alias.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://plinth.dev/schemas/model-alias.json",
+    "title": "ModelAlias",
+    "description": "A movable name (production, staging, champion...) pointing at one version of a model.",
+    "type": "object",
+    "required": [
+      "model",
+      "alias",
+      "version",
+      "updatedAt",
+      "updatedBy"
+    ],
+    "additionalProperties": false,
+    "properties": {
+      "model": {
+        "$ref": "common.json#/$defs/Name"
+      },
+      "alias": {
+        "$ref": "#/$defs/AliasName"
+      },
+      "version": {
+        "type": "integer",
+        "minimum": 1
+      },
+      "updatedAt": {
+        "$ref": "common.json#/$defs/Timestamp"
+      },
+      "updatedBy": {
+        "type": "string"
+      },
+      "policy": {
+        "$ref": "#/$defs/GatePolicy"
+      }
+    },
+    "$defs": {
+      "AliasName": {
+        "type": "string",
+        "pattern": "^[a-z][a-z0-9_-]{0,62}$",
+        "not": {
+          "pattern": "^(latest|v[0-9]+)$"
+        },
+        "description": "Lower-case name; 'latest' and v<number> are reserved for version references."
+      },
+      "AliasMove": {
+        "type": "object",
+        "required": [
+          "version",
+          "reason"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "version": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "reason": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2000,
+            "description": "Why the alias moves (kept in its history)."
+          },
+          "exampleSet": {
+            "$ref": "#/$defs/ExampleSetRef",
+            "description": "Holdout for the gate; defaults to the alias policy's."
+          },
+          "force": {
+            "type": "boolean",
+            "description": "Move even though the gate fails; only when the policy allows overrides. Recorded."
+          }
+        }
+      },
+      "ExampleSetRef": {
+        "type": "object",
+        "required": [
+          "name"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Default: the newest version."
+          }
+        }
+      },
+      "GatePolicy": {
+        "type": "object",
+        "required": [
+          "metric"
+        ],
+        "additionalProperties": false,
+        "description": "Decides whether a version may take an alias: evaluated on a holdout example set against the version the alias points at.",
+        "properties": {
+          "metric": {
+            "enum": [
+              "auc",
+              "prAuc",
+              "logLoss",
+              "accuracy",
+              "f1",
+              "macroF1",
+              "rmse",
+              "mae",
+              "r2"
+            ],
+            "description": "Compared between candidate and incumbent; logLoss, rmse and mae are better lower."
+          },
+          "exampleSet": {
+            "$ref": "#/$defs/ExampleSetRef"
+          },
+          "maxRegression": {
+            "type": "number",
+            "minimum": 0,
+            "description": "How much worse than the incumbent the candidate may be (default 0: at least as good)."
+          },
+          "minImprovement": {
+            "type": "number",
+            "minimum": 0,
+            "description": "How much better than the incumbent the candidate must be (default 0)."
+          },
+          "minValue": {
+            "type": "number",
+            "description": "Absolute floor (ceiling for lower-is-better metrics)."
+          },
+          "allowForce": {
+            "type": "boolean",
+            "description": "Whether a move may override a failed gate (default false)."
+          }
+        }
+      },
+      "AliasEvent": {
+        "type": "object",
+        "required": [
+          "model",
+          "alias",
+          "fromVersion",
+          "toVersion",
+          "action",
+          "actor",
+          "at",
+          "reason",
+          "forced"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "model": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "alias": {
+            "type": "string"
+          },
+          "action": {
+            "enum": [
+              "set",
+              "removed",
+              "refused"
+            ]
+          },
+          "fromVersion": {
+            "type": [
+              "integer",
+              "null"
+            ]
+          },
+          "toVersion": {
+            "type": [
+              "integer",
+              "null"
+            ]
+          },
+          "actor": {
+            "type": "string"
+          },
+          "at": {
+            "$ref": "common.json#/$defs/Timestamp"
+          },
+          "reason": {
+            "type": "string"
+          },
+          "forced": {
+            "type": "boolean"
+          },
+          "evaluationId": {
+            "type": "string"
+          }
+        }
+      },
+      "EvaluateRequest": {
+        "type": "object",
+        "required": [
+          "exampleSet"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "exampleSet": {
+            "$ref": "#/$defs/ExampleSetRef"
+          },
+          "against": {
+            "type": "string",
+            "description": "An alias or version number to compare with (the incumbent)."
+          },
+          "metric": {
+            "$ref": "#/$defs/GatePolicy/properties/metric"
+          }
+        }
+      },
+      "Evaluation": {
+        "type": "object",
+        "required": [
+          "id",
+          "model",
+          "candidate",
+          "baseline",
+          "exampleSet",
+          "rows",
+          "at",
+          "actor"
+        ],
+        "additionalProperties": false,
+        "description": "A recorded comparison of two versions on the same holdout rows.",
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "model": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "alias": {
+            "type": "string"
+          },
+          "candidate": {
+            "$ref": "#/$defs/EvaluatedVersion"
+          },
+          "baseline": {
+            "oneOf": [
+              {
+                "$ref": "#/$defs/EvaluatedVersion"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "exampleSet": {
+            "$ref": "common.json#/$defs/VersionRef"
+          },
+          "rows": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "metric": {
+            "type": "string"
+          },
+          "delta": {
+            "type": "number",
+            "description": "candidate - baseline on the policy metric."
+          },
+          "policy": {
+            "$ref": "#/$defs/GatePolicy"
+          },
+          "passed": {
+            "type": "boolean"
+          },
+          "reasons": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Why the gate failed."
+          },
+          "at": {
+            "$ref": "common.json#/$defs/Timestamp"
+          },
+          "actor": {
+            "type": "string"
+          }
+        }
+      },
+      "EvaluatedVersion": {
+        "type": "object",
+        "required": [
+          "version",
+          "metrics"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "version": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "metrics": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "number"
+            }
+          }
+        }
+      },
+      "ArchiveRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "reason": {
+            "type": "string",
+            "maxLength": 2000
+          }
+        }
+      },
+      "ModelPredictRequest": {
+        "type": "object",
+        "required": [
+          "inputs"
+        ],
+        "additionalProperties": false,
+        "description": "Input columns named like the pipeline's inputs (null = missing).",
+        "properties": {
+          "inputs": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "array",
+              "items": {
+                "type": [
+                  "number",
+                  "string",
+                  "boolean",
+                  "null"
+                ]
+              }
+            }
+          }
+        }
+      },
+      "ModelPredictResponse": {
+        "type": "object",
+        "required": [
+          "model",
+          "version",
+          "outputs"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "model": {
+            "type": "string"
+          },
+          "version": {
+            "type": "integer"
+          },
+          "outputs": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "array",
+              "items": {
+                "type": [
+                  "number",
+                  "string",
+                  "null",
+                  "array"
+                ]
+              }
+            }
+          }
+        }
+      }
+    }
+  },
   "model-file.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://plinth.dev/schemas/model-file.json",
@@ -995,6 +1372,16 @@ export const schemas = {
         "additionalProperties": {
           "type": "string"
         }
+      },
+      "vocabularies": {
+        "type": "object",
+        "description": "The sorted vocabulary of each string feature (a value's code is its index).",
+        "additionalProperties": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        }
       }
     }
   },
@@ -1007,6 +1394,8 @@ export const schemas = {
     "required": [
       "name",
       "version",
+      "modelId",
+      "status",
       "pipeline",
       "artifact",
       "createdAt",
@@ -1021,13 +1410,50 @@ export const schemas = {
         "type": "integer",
         "minimum": 1
       },
+      "modelId": {
+        "type": "string",
+        "description": "Stable unique id of this version (uuid), for systems that log it with predictions."
+      },
+      "status": {
+        "enum": [
+          "ready",
+          "archived"
+        ],
+        "description": "Archived versions stay readable and loadable by number, but no alias or new deployment may point at them."
+      },
+      "archived": {
+        "$ref": "#/$defs/ArchiveInfo"
+      },
       "pipeline": {
         "$ref": "pipeline.json"
       },
       "artifact": {
         "$ref": "#/$defs/Artifact"
       },
+      "manifest": {
+        "$ref": "#/$defs/ManifestRef"
+      },
+      "transformerId": {
+        "$ref": "common.json#/$defs/Sha256",
+        "description": "sha256 of the transformer stages' canonical JSON: equal ids mean the same feature transformation."
+      },
       "exampleSet": {
+        "$ref": "common.json#/$defs/VersionRef"
+      },
+      "exampleStore": {
+        "type": "object",
+        "required": [
+          "uri"
+        ],
+        "additionalProperties": false,
+        "description": "Where the example set's Parquet files are.",
+        "properties": {
+          "uri": {
+            "type": "string"
+          }
+        }
+      },
+      "featureService": {
         "$ref": "common.json#/$defs/VersionRef"
       },
       "featureViews": {
@@ -1045,11 +1471,24 @@ export const schemas = {
       "trainingConfig": {
         "type": "object"
       },
+      "run": {
+        "$ref": "#/$defs/RunLink"
+      },
+      "environment": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "string"
+        },
+        "description": "Package versions the pipeline was trained and compiled with."
+      },
       "referenceExamples": {
         "$ref": "#/$defs/ReferenceExamples"
       },
       "description": {
         "$ref": "common.json#/$defs/Description"
+      },
+      "modelCard": {
+        "$ref": "#/$defs/ModelCard"
       },
       "team": {
         "$ref": "common.json#/$defs/Team"
@@ -1065,6 +1504,20 @@ export const schemas = {
       },
       "createdBy": {
         "type": "string"
+      },
+      "aliases": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        },
+        "description": "Aliases pointing at this version now (read-time)."
+      },
+      "deployments": {
+        "type": "array",
+        "items": {
+          "$ref": "#/$defs/ServingEndpoint"
+        },
+        "description": "Deployments serving this version now, with their online endpoints (read-time)."
       }
     },
     "$defs": {
@@ -1105,6 +1558,7 @@ export const schemas = {
               "items": {
                 "type": [
                   "number",
+                  "string",
                   "null"
                 ]
               }
@@ -1117,6 +1571,7 @@ export const schemas = {
               "items": {
                 "type": [
                   "number",
+                  "string",
                   "null"
                 ]
               }
@@ -1138,8 +1593,15 @@ export const schemas = {
           "artifact": {
             "$ref": "#/$defs/Artifact"
           },
+          "manifest": {
+            "$ref": "#/$defs/ManifestRef"
+          },
           "exampleSet": {
             "$ref": "common.json#/$defs/VersionRef"
+          },
+          "featureService": {
+            "$ref": "common.json#/$defs/VersionRef",
+            "description": "The feature service the pipeline's online inputs must match."
           },
           "metrics": {
             "type": "object",
@@ -1150,11 +1612,23 @@ export const schemas = {
           "trainingConfig": {
             "type": "object"
           },
+          "run": {
+            "$ref": "#/$defs/RunLink"
+          },
+          "environment": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "string"
+            }
+          },
           "referenceExamples": {
             "$ref": "#/$defs/ReferenceExamples"
           },
           "description": {
             "$ref": "common.json#/$defs/Description"
+          },
+          "modelCard": {
+            "$ref": "#/$defs/ModelCard"
           },
           "team": {
             "$ref": "common.json#/$defs/Team"
@@ -1165,6 +1639,442 @@ export const schemas = {
           "tags": {
             "$ref": "common.json#/$defs/Tags"
           }
+        }
+      },
+      "ArchiveInfo": {
+        "type": "object",
+        "required": [
+          "at",
+          "by"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "at": {
+            "$ref": "common.json#/$defs/Timestamp"
+          },
+          "by": {
+            "type": "string"
+          },
+          "reason": {
+            "type": "string",
+            "maxLength": 2000
+          }
+        }
+      },
+      "ManifestRef": {
+        "type": "object",
+        "required": [
+          "sha256",
+          "bytes"
+        ],
+        "additionalProperties": false,
+        "description": "The pipeline manifest (JSON, content-addressed beside the ONNX graph).",
+        "properties": {
+          "sha256": {
+            "$ref": "common.json#/$defs/Sha256"
+          },
+          "bytes": {
+            "type": "integer",
+            "minimum": 1
+          }
+        }
+      },
+      "RunLink": {
+        "type": "object",
+        "required": [
+          "id"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64
+          },
+          "experiment": {
+            "type": "string"
+          }
+        }
+      },
+      "ModelCard": {
+        "type": "string",
+        "maxLength": 100000,
+        "description": "Markdown: intended use, data, evaluation, limitations."
+      },
+      "ServingEndpoint": {
+        "type": "object",
+        "required": [
+          "deployment",
+          "endpoint"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "deployment": {
+            "$ref": "common.json#/$defs/Name"
+          },
+          "endpoint": {
+            "type": "string"
+          }
+        }
+      },
+      "ModelLineage": {
+        "type": "object",
+        "required": [
+          "model",
+          "sources",
+          "featureViews",
+          "aliases",
+          "deployments"
+        ],
+        "additionalProperties": false,
+        "description": "Lake sources -> feature views -> (feature service) -> example set -> run -> this version -> aliases and deployments.",
+        "properties": {
+          "model": {
+            "$ref": "common.json#/$defs/VersionRef"
+          },
+          "sources": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "name",
+                "path",
+                "views"
+              ],
+              "additionalProperties": false,
+              "properties": {
+                "name": {
+                  "type": "string"
+                },
+                "path": {
+                  "type": "string"
+                },
+                "views": {
+                  "type": "array",
+                  "items": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          },
+          "featureViews": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "name",
+                "version",
+                "sources"
+              ],
+              "additionalProperties": false,
+              "properties": {
+                "name": {
+                  "type": "string"
+                },
+                "version": {
+                  "type": "integer"
+                },
+                "sources": {
+                  "type": "array",
+                  "items": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          },
+          "featureService": {
+            "$ref": "common.json#/$defs/VersionRef"
+          },
+          "labelView": {
+            "type": "string"
+          },
+          "exampleSet": {
+            "type": "object",
+            "required": [
+              "name",
+              "version"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "version": {
+                "type": "integer"
+              },
+              "uri": {
+                "type": "string"
+              },
+              "rows": {
+                "type": "integer"
+              }
+            }
+          },
+          "run": {
+            "type": "object",
+            "required": [
+              "id"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "id": {
+                "type": "string"
+              },
+              "name": {
+                "type": "string"
+              },
+              "experiment": {
+                "type": "string"
+              },
+              "status": {
+                "type": "string"
+              }
+            }
+          },
+          "aliases": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "deployments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/$defs/ServingEndpoint"
+            }
+          }
+        }
+      }
+    }
+  },
+  "pipeline-manifest.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://plinth.dev/schemas/pipeline-manifest.json",
+    "title": "PipelineManifest",
+    "description": "What the pipeline compiler wrote beside the ONNX graph: the graph's interface (inputs with their source, type and vocabulary; outputs), what it computes (stages, model, post-processor) and the exact bytes it describes, so that servers and clients need not parse the graph.",
+    "type": "object",
+    "required": [
+      "formatVersion",
+      "pipeline",
+      "inputs",
+      "outputs",
+      "stages",
+      "model",
+      "postprocessor",
+      "onnx",
+      "compiler"
+    ],
+    "additionalProperties": false,
+    "properties": {
+      "formatVersion": {
+        "const": 1
+      },
+      "pipeline": {
+        "$ref": "common.json#/$defs/Name"
+      },
+      "inputs": {
+        "type": "array",
+        "minItems": 1,
+        "description": "The graph's inputs, in graph order.",
+        "items": {
+          "$ref": "#/$defs/ManifestInput"
+        }
+      },
+      "outputs": {
+        "type": "array",
+        "minItems": 1,
+        "description": "The graph's outputs, in graph order: the model's, then the post-processor's.",
+        "items": {
+          "$ref": "#/$defs/ManifestOutput"
+        }
+      },
+      "stages": {
+        "type": "array",
+        "description": "The transformer stages' kinds, in order.",
+        "items": {
+          "type": "string"
+        }
+      },
+      "model": {
+        "type": "object",
+        "required": [
+          "kind",
+          "task"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "type": "string"
+          },
+          "task": {
+            "enum": [
+              "binary",
+              "multiclass",
+              "regression",
+              "clustering"
+            ]
+          },
+          "classes": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            },
+            "description": "Classifiers: the label value of each class index."
+          },
+          "clusters": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "k-means: the number of clusters."
+          }
+        },
+        "title": "PipelineManifestModel"
+      },
+      "postprocessor": {
+        "$ref": "pipeline.json#/$defs/Postprocessor"
+      },
+      "onnx": {
+        "type": "object",
+        "required": [
+          "sha256",
+          "bytes",
+          "irVersion",
+          "opsets"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "sha256": {
+            "$ref": "common.json#/$defs/Sha256"
+          },
+          "bytes": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "irVersion": {
+            "type": "integer"
+          },
+          "opsets": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "domain",
+                "version"
+              ],
+              "additionalProperties": false,
+              "properties": {
+                "domain": {
+                  "type": "string",
+                  "description": "ai.onnx (the default domain) or ai.onnx.ml."
+                },
+                "version": {
+                  "type": "integer"
+                }
+              }
+            }
+          }
+        },
+        "title": "PipelineManifestOnnx"
+      },
+      "compiler": {
+        "type": "object",
+        "required": [
+          "name",
+          "version"
+        ],
+        "additionalProperties": false,
+        "description": "The compiler that wrote the graph (ModelProto.producer_name and producer_version).",
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "version": {
+            "type": "string"
+          }
+        }
+      }
+    },
+    "$defs": {
+      "ManifestInput": {
+        "type": "object",
+        "required": [
+          "name",
+          "type",
+          "elementType",
+          "shape",
+          "source"
+        ],
+        "additionalProperties": false,
+        "title": "PipelineManifestInput",
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "type": {
+            "$ref": "common.json#/$defs/ValueType"
+          },
+          "elementType": {
+            "enum": [
+              "float32",
+              "string"
+            ],
+            "description": "The ONNX tensor element type the graph takes."
+          },
+          "shape": {
+            "$ref": "#/$defs/TensorShape"
+          },
+          "source": {
+            "$ref": "pipeline.json#/$defs/InputSource"
+          },
+          "default": {
+            "type": [
+              "number",
+              "string",
+              "null"
+            ]
+          },
+          "categories": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "ManifestOutput": {
+        "type": "object",
+        "required": [
+          "name",
+          "elementType",
+          "shape"
+        ],
+        "additionalProperties": false,
+        "title": "PipelineManifestOutput",
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "elementType": {
+            "enum": [
+              "float32",
+              "int64",
+              "string"
+            ]
+          },
+          "shape": {
+            "$ref": "#/$defs/TensorShape"
+          }
+        }
+      },
+      "TensorShape": {
+        "type": "array",
+        "description": "Dimensions: a number is a fixed size, 'N' the batch.",
+        "items": {
+          "type": [
+            "integer",
+            "string"
+          ]
         }
       }
     }
@@ -1193,7 +2103,7 @@ export const schemas = {
       "inputs": {
         "type": "array",
         "minItems": 1,
-        "description": "In the graph's input order. Each input is a float32 [N,1] tensor named `name`.",
+        "description": "In the graph's input order. A `string` input is a tensor(string) [N,1] named `name`, encoded in the graph to its category's index; any other input is a float32 [N,1] tensor.",
         "items": {
           "$ref": "#/$defs/Input"
         }
@@ -1208,39 +2118,7 @@ export const schemas = {
         "$ref": "#/$defs/Model"
       },
       "postprocessor": {
-        "oneOf": [
-          {
-            "type": "object",
-            "required": [
-              "kind"
-            ],
-            "additionalProperties": false,
-            "properties": {
-              "kind": {
-                "const": "identity"
-              }
-            }
-          },
-          {
-            "type": "object",
-            "required": [
-              "kind",
-              "threshold"
-            ],
-            "additionalProperties": false,
-            "properties": {
-              "kind": {
-                "const": "threshold"
-              },
-              "threshold": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1
-              }
-            }
-          }
-        ],
-        "title": "Postprocessor"
+        "$ref": "#/$defs/Postprocessor"
       },
       "outputs": {
         "type": "array",
@@ -1261,7 +2139,8 @@ export const schemas = {
             }
           },
           "title": "PipelineOutput"
-        }
+        },
+        "description": "The graph's outputs, in order: the model's (e.g. `probability`), then the post-processor's (e.g. `decision`). The compiler checks names and types against the graph."
       }
     },
     "$defs": {
@@ -1278,57 +2157,72 @@ export const schemas = {
             "pattern": "^[A-Za-z_][A-Za-z0-9_.:]{0,127}$"
           },
           "source": {
-            "oneOf": [
-              {
-                "type": "object",
-                "required": [
-                  "kind",
-                  "view",
-                  "feature"
-                ],
-                "additionalProperties": false,
-                "description": "Read from the online store by the view's entity keys.",
-                "properties": {
-                  "kind": {
-                    "const": "online"
-                  },
-                  "view": {
-                    "$ref": "common.json#/$defs/Name"
-                  },
-                  "feature": {
-                    "$ref": "common.json#/$defs/Name"
-                  }
-                },
-                "title": "OnlineFeatureSource"
-              },
-              {
-                "type": "object",
-                "required": [
-                  "kind"
-                ],
-                "additionalProperties": false,
-                "description": "Sent by the caller with the request (country, device, search terms).",
-                "properties": {
-                  "kind": {
-                    "const": "request"
-                  }
-                },
-                "title": "RequestFeatureSource"
-              }
-            ]
+            "$ref": "#/$defs/InputSource"
           },
           "type": {
-            "$ref": "common.json#/$defs/ValueType"
+            "$ref": "common.json#/$defs/ValueType",
+            "description": "Logical type (default float64). `string` inputs need `categories`; every other type is fed to the graph as float32 (bool as 0/1)."
           },
           "default": {
             "type": [
               "number",
+              "string",
               "null"
             ],
-            "description": "Used when the value is missing; null means NaN (left to the imputer)."
+            "description": "Used when the value is missing: a number for numeric inputs, one of `categories` for string inputs (also used for unknown categories); null means NaN (left to the imputer or the model)."
+          },
+          "categories": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "type": "string",
+              "minLength": 1
+            },
+            "description": "string inputs: the vocabulary. The graph replaces a value by its index here; an unknown or missing value (null or '') becomes the default's index, or NaN without a default."
           }
         },
         "title": "PipelineInput"
+      },
+      "InputSource": {
+        "oneOf": [
+          {
+            "type": "object",
+            "required": [
+              "kind",
+              "view",
+              "feature"
+            ],
+            "additionalProperties": false,
+            "description": "Read from the online store by the view's entity keys.",
+            "properties": {
+              "kind": {
+                "const": "online"
+              },
+              "view": {
+                "$ref": "common.json#/$defs/Name"
+              },
+              "feature": {
+                "$ref": "common.json#/$defs/Name"
+              }
+            },
+            "title": "OnlineFeatureSource"
+          },
+          {
+            "type": "object",
+            "required": [
+              "kind"
+            ],
+            "additionalProperties": false,
+            "description": "Sent by the caller with the request (country, device, search terms).",
+            "properties": {
+              "kind": {
+                "const": "request"
+              }
+            },
+            "title": "RequestFeatureSource"
+          }
+        ],
+        "title": "PipelineInputSource"
       },
       "Stage": {
         "oneOf": [
@@ -1836,6 +2730,120 @@ export const schemas = {
               "type": "number"
             },
             "description": "Training rows (weight) that reached each node."
+          }
+        }
+      },
+      "Postprocessor": {
+        "title": "Postprocessor",
+        "description": "Turns the model's scores into what the caller acts on; compiled into the same graph after the model (whose outputs stay).",
+        "oneOf": [
+          {
+            "$ref": "#/$defs/IdentityPostprocessor"
+          },
+          {
+            "$ref": "#/$defs/ThresholdPostprocessor"
+          },
+          {
+            "$ref": "#/$defs/TopKPostprocessor"
+          },
+          {
+            "$ref": "#/$defs/ClassMappingPostprocessor"
+          }
+        ]
+      },
+      "IdentityPostprocessor": {
+        "type": "object",
+        "required": [
+          "kind"
+        ],
+        "additionalProperties": false,
+        "title": "IdentityPostprocessor",
+        "description": "The model's outputs as they are.",
+        "properties": {
+          "kind": {
+            "const": "identity"
+          }
+        }
+      },
+      "ThresholdPostprocessor": {
+        "type": "object",
+        "required": [
+          "kind",
+          "threshold"
+        ],
+        "additionalProperties": false,
+        "title": "ThresholdPostprocessor",
+        "description": "Binary models: output `decision` [N] = probability >= threshold, int64 0/1, or labels[0] / labels[1] (string) when labels are given.",
+        "properties": {
+          "kind": {
+            "const": "threshold"
+          },
+          "threshold": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1
+          },
+          "labels": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {
+              "type": "string",
+              "minLength": 1
+            },
+            "description": "[negative, positive]: the decision as a string."
+          }
+        }
+      },
+      "TopKPostprocessor": {
+        "type": "object",
+        "required": [
+          "kind",
+          "k"
+        ],
+        "additionalProperties": false,
+        "title": "TopKPostprocessor",
+        "description": "Multiclass models: outputs `top_k_scores` [N, k] (float32, largest first; ties keep the lower class index first) and `top_k_items` [N, k]: class indices (int64), or item ids (string) when items are given.",
+        "properties": {
+          "kind": {
+            "const": "topK"
+          },
+          "k": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "items": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "type": "string",
+              "minLength": 1
+            },
+            "description": "The item id of each class index (one per class)."
+          }
+        }
+      },
+      "ClassMappingPostprocessor": {
+        "type": "object",
+        "required": [
+          "kind",
+          "classes"
+        ],
+        "additionalProperties": false,
+        "title": "ClassMappingPostprocessor",
+        "description": "Multiclass models and k-means: output `class` [N] (string), the name of the predicted class index (the position of `label` among the model's classes) or cluster.",
+        "properties": {
+          "kind": {
+            "const": "classMapping"
+          },
+          "classes": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "type": "string",
+              "minLength": 1
+            },
+            "description": "The name of each class index or cluster (one per class or cluster)."
           }
         }
       }

@@ -14,14 +14,20 @@ export type ModelSpec =
   | MultinomialLogisticRegressionModel
   | TreeEnsembleModel
   | KMeansModel;
+export type PipelineInputSource = OnlineFeatureSource | RequestFeatureSource;
+/**
+ * Logical type of a key, feature or label.
+ */
+export type ValueType1 = "int32" | "int64" | "float32" | "float64" | "bool" | "string" | "timestamp";
+/**
+ * Turns the model's scores into what the caller acts on; compiled into the same graph after the model (whose outputs stay).
+ */
 export type Postprocessor =
-  | {
-      kind: "identity";
-    }
-  | {
-      kind: "threshold";
-      threshold: number;
-    };
+  IdentityPostprocessor | ThresholdPostprocessor | TopKPostprocessor | ClassMappingPostprocessor;
+/**
+ * Dimensions: a number is a fixed size, 'N' the batch.
+ */
+export type TensorShape = (number | string)[];
 export type RunStatus = "running" | "finished" | "failed" | "killed";
 
 export interface PlinthSchemas {
@@ -40,14 +46,37 @@ export interface PlinthSchemas {
   MaterializeRequest?: MaterializeRequest;
   MaterializationResult?: MaterializationResult;
   LabelView?: LabelView;
+  ModelAlias?: ModelAlias;
+  AliasMove?: AliasMove;
+  ExampleSetRef?: ExampleSetRef;
+  GatePolicy?: GatePolicy;
+  AliasEvent?: AliasEvent;
+  EvaluateRequest?: EvaluateRequest;
+  Evaluation?: Evaluation;
+  EvaluatedVersion?: EvaluatedVersion;
+  ArchiveRequest?: ArchiveRequest;
+  ModelPredictRequest?: ModelPredictRequest;
+  ModelPredictResponse?: ModelPredictResponse;
   ModelFile?: ModelFile;
   ModelVersion?: ModelVersion;
   Artifact?: Artifact;
   ReferenceExamples?: ReferenceExamples;
   PublishRequest?: PublishRequest;
+  ArchiveInfo?: ArchiveInfo;
+  ManifestRef?: ManifestRef;
+  RunLink?: RunLink;
+  ServingEndpoint?: ServingEndpoint;
+  ModelLineage?: ModelLineage;
+  PipelineManifest?: PipelineManifest;
+  ManifestInput?: PipelineManifestInput;
+  ManifestOutput?: PipelineManifestOutput;
   Pipeline?: Pipeline;
   Input?: PipelineInput;
   DecisionTree?: DecisionTree;
+  IdentityPostprocessor?: IdentityPostprocessor;
+  ThresholdPostprocessor?: ThresholdPostprocessor;
+  TopKPostprocessor?: TopKPostprocessor;
+  ClassMappingPostprocessor?: ClassMappingPostprocessor;
   Problem?: Problem;
   QualityReport?: QualityReport;
   Quality?: Quality;
@@ -159,6 +188,10 @@ export interface Deployment {
   };
   createdAt: string;
   createdBy: string;
+  /**
+   * The alias the version was resolved from, when deployed by alias.
+   */
+  alias?: string;
 }
 export interface DeployRequest {
   /**
@@ -169,6 +202,10 @@ export interface DeployRequest {
    * Defaults to the newest version.
    */
   version?: number;
+  /**
+   * Deploy the version this alias of the model points at (instead of a version number).
+   */
+  alias?: string;
 }
 /**
  * What features describe (a user, a product), identified by its join keys.
@@ -753,6 +790,162 @@ export interface LabelView {
   tags?: Tags;
 }
 /**
+ * A movable name (production, staging, champion...) pointing at one version of a model.
+ */
+export interface ModelAlias {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  model: string;
+  /**
+   * Lower-case name; 'latest' and v<number> are reserved for version references.
+   */
+  alias: string;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+  policy?: GatePolicy;
+}
+/**
+ * Decides whether a version may take an alias: evaluated on a holdout example set against the version the alias points at.
+ */
+export interface GatePolicy {
+  /**
+   * Compared between candidate and incumbent; logLoss, rmse and mae are better lower.
+   */
+  metric: "auc" | "prAuc" | "logLoss" | "accuracy" | "f1" | "macroF1" | "rmse" | "mae" | "r2";
+  exampleSet?: ExampleSetRef;
+  /**
+   * How much worse than the incumbent the candidate may be (default 0: at least as good).
+   */
+  maxRegression?: number;
+  /**
+   * How much better than the incumbent the candidate must be (default 0).
+   */
+  minImprovement?: number;
+  /**
+   * Absolute floor (ceiling for lower-is-better metrics).
+   */
+  minValue?: number;
+  /**
+   * Whether a move may override a failed gate (default false).
+   */
+  allowForce?: boolean;
+}
+export interface ExampleSetRef {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  name: string;
+  /**
+   * Default: the newest version.
+   */
+  version?: number;
+}
+export interface AliasMove {
+  version: number;
+  /**
+   * Why the alias moves (kept in its history).
+   */
+  reason: string;
+  exampleSet?: ExampleSetRef1;
+  /**
+   * Move even though the gate fails; only when the policy allows overrides. Recorded.
+   */
+  force?: boolean;
+}
+/**
+ * Holdout for the gate; defaults to the alias policy's.
+ */
+export interface ExampleSetRef1 {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  name: string;
+  /**
+   * Default: the newest version.
+   */
+  version?: number;
+}
+export interface AliasEvent {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  model: string;
+  alias: string;
+  action: "set" | "removed" | "refused";
+  fromVersion: number | null;
+  toVersion: number | null;
+  actor: string;
+  at: string;
+  reason: string;
+  forced: boolean;
+  evaluationId?: string;
+}
+export interface EvaluateRequest {
+  exampleSet: ExampleSetRef;
+  /**
+   * An alias or version number to compare with (the incumbent).
+   */
+  against?: string;
+  /**
+   * Compared between candidate and incumbent; logLoss, rmse and mae are better lower.
+   */
+  metric?: "auc" | "prAuc" | "logLoss" | "accuracy" | "f1" | "macroF1" | "rmse" | "mae" | "r2";
+}
+/**
+ * A recorded comparison of two versions on the same holdout rows.
+ */
+export interface Evaluation {
+  id: string;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  model: string;
+  alias?: string;
+  candidate: EvaluatedVersion;
+  baseline: EvaluatedVersion | null;
+  exampleSet: VersionRef;
+  rows: number;
+  metric?: string;
+  /**
+   * candidate - baseline on the policy metric.
+   */
+  delta?: number;
+  policy?: GatePolicy;
+  passed?: boolean;
+  /**
+   * Why the gate failed.
+   */
+  reasons?: string[];
+  at: string;
+  actor: string;
+}
+export interface EvaluatedVersion {
+  version: number;
+  metrics: {
+    [k: string]: number;
+  };
+}
+export interface ArchiveRequest {
+  reason?: string;
+}
+/**
+ * Input columns named like the pipeline's inputs (null = missing).
+ */
+export interface ModelPredictRequest {
+  inputs: {
+    [k: string]: (number | string | boolean | null)[];
+  };
+}
+export interface ModelPredictResponse {
+  model: string;
+  version: number;
+  outputs: {
+    [k: string]: (number | string | null | unknown[])[];
+  };
+}
+/**
  * A fitted model and its preprocessing stages as one JSON file (Plinth's inspectable model format beside ONNX): what saveModelFile writes and loadModelFile reads back.
  */
 export interface ModelFile {
@@ -776,6 +969,12 @@ export interface ModelFile {
   };
   metadata?: {
     [k: string]: string;
+  };
+  /**
+   * The sorted vocabulary of each string feature (a value's code is its index).
+   */
+  vocabularies?: {
+    [k: string]: string[];
   };
 }
 export interface ImputerStage {
@@ -941,16 +1140,48 @@ export interface ModelVersion {
    */
   name: string;
   version: number;
+  /**
+   * Stable unique id of this version (uuid), for systems that log it with predictions.
+   */
+  modelId: string;
+  /**
+   * Archived versions stay readable and loadable by number, but no alias or new deployment may point at them.
+   */
+  status: "ready" | "archived";
+  archived?: ArchiveInfo;
   pipeline: Pipeline;
   artifact: Artifact;
+  manifest?: ManifestRef;
+  /**
+   * sha256 of the transformer stages' canonical JSON: equal ids mean the same feature transformation.
+   */
+  transformerId?: string;
   exampleSet?: VersionRef;
+  /**
+   * Where the example set's Parquet files are.
+   */
+  exampleStore?: {
+    uri: string;
+  };
+  featureService?: VersionRef;
   featureViews?: VersionRef[];
   metrics?: {
     [k: string]: number;
   };
   trainingConfig?: {};
+  run?: RunLink;
+  /**
+   * Package versions the pipeline was trained and compiled with.
+   */
+  environment?: {
+    [k: string]: string;
+  };
   referenceExamples?: ReferenceExamples;
   description?: string;
+  /**
+   * Markdown: intended use, data, evaluation, limitations.
+   */
+  modelCard?: string;
   /**
    * Owning team.
    */
@@ -962,6 +1193,19 @@ export interface ModelVersion {
   tags?: Tags;
   createdAt: string;
   createdBy: string;
+  /**
+   * Aliases pointing at this version now (read-time).
+   */
+  aliases?: string[];
+  /**
+   * Deployments serving this version now, with their online endpoints (read-time).
+   */
+  deployments?: ServingEndpoint[];
+}
+export interface ArchiveInfo {
+  at: string;
+  by: string;
+  reason?: string;
 }
 /**
  * Inputs (online and request-time features) -> transformer stages -> model -> post-processor, compiled to one ONNX graph.
@@ -973,7 +1217,7 @@ export interface Pipeline {
   name: string;
   description?: string;
   /**
-   * In the graph's input order. Each input is a float32 [N,1] tensor named `name`.
+   * In the graph's input order. A `string` input is a tensor(string) [N,1] named `name`, encoded in the graph to its category's index; any other input is a float32 [N,1] tensor.
    *
    * @minItems 1
    */
@@ -982,18 +1226,26 @@ export interface Pipeline {
   model: ModelSpec;
   postprocessor?: Postprocessor;
   /**
+   * The graph's outputs, in order: the model's (e.g. `probability`), then the post-processor's (e.g. `decision`). The compiler checks names and types against the graph.
+   *
    * @minItems 1
    */
   outputs: PipelineOutput[];
 }
 export interface PipelineInput {
   name: string;
-  source: OnlineFeatureSource | RequestFeatureSource;
-  type?: ValueType;
+  source: PipelineInputSource;
+  type?: ValueType1;
   /**
-   * Used when the value is missing; null means NaN (left to the imputer).
+   * Used when the value is missing: a number for numeric inputs, one of `categories` for string inputs (also used for unknown categories); null means NaN (left to the imputer or the model).
    */
-  default?: number | null;
+  default?: number | string | null;
+  /**
+   * string inputs: the vocabulary. The graph replaces a value by its index here; an unknown or missing value (null or '') becomes the default's index, or NaN without a default.
+   *
+   * @minItems 1
+   */
+  categories?: string[];
 }
 /**
  * Read from the online store by the view's entity keys.
@@ -1015,6 +1267,51 @@ export interface OnlineFeatureSource {
 export interface RequestFeatureSource {
   kind: "request";
 }
+/**
+ * The model's outputs as they are.
+ */
+export interface IdentityPostprocessor {
+  kind: "identity";
+}
+/**
+ * Binary models: output `decision` [N] = probability >= threshold, int64 0/1, or labels[0] / labels[1] (string) when labels are given.
+ */
+export interface ThresholdPostprocessor {
+  kind: "threshold";
+  threshold: number;
+  /**
+   * [negative, positive]: the decision as a string.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  labels?: string[];
+}
+/**
+ * Multiclass models: outputs `top_k_scores` [N, k] (float32, largest first; ties keep the lower class index first) and `top_k_items` [N, k]: class indices (int64), or item ids (string) when items are given.
+ */
+export interface TopKPostprocessor {
+  kind: "topK";
+  k: number;
+  /**
+   * The item id of each class index (one per class).
+   *
+   * @minItems 1
+   */
+  items?: string[];
+}
+/**
+ * Multiclass models and k-means: output `class` [N] (string), the name of the predicted class index (the position of `label` among the model's classes) or cluster.
+ */
+export interface ClassMappingPostprocessor {
+  kind: "classMapping";
+  /**
+   * The name of each class index or cluster (one per class or cluster).
+   *
+   * @minItems 1
+   */
+  classes: string[];
+}
 export interface PipelineOutput {
   name: string;
   type: ValueType;
@@ -1025,26 +1322,54 @@ export interface Artifact {
   format: "onnx";
 }
 /**
+ * The pipeline manifest (JSON, content-addressed beside the ONNX graph).
+ */
+export interface ManifestRef {
+  sha256: string;
+  bytes: number;
+}
+export interface RunLink {
+  id: string;
+  experiment?: string;
+}
+/**
  * A sample of inputs and the pipeline's outputs, replayed by deploy-time sanity tests.
  */
 export interface ReferenceExamples {
   inputs: {
-    [k: string]: (number | null)[];
+    [k: string]: (number | string | null)[];
   };
   outputs: {
-    [k: string]: (number | null)[];
+    [k: string]: (number | string | null)[];
   };
+}
+export interface ServingEndpoint {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  deployment: string;
+  endpoint: string;
 }
 export interface PublishRequest {
   pipeline: Pipeline;
   artifact: Artifact;
+  manifest?: ManifestRef;
   exampleSet?: VersionRef;
+  featureService?: VersionRef1;
   metrics?: {
     [k: string]: number;
   };
   trainingConfig?: {};
+  run?: RunLink;
+  environment?: {
+    [k: string]: string;
+  };
   referenceExamples?: ReferenceExamples;
   description?: string;
+  /**
+   * Markdown: intended use, data, evaluation, limitations.
+   */
+  modelCard?: string;
   /**
    * Owning team.
    */
@@ -1054,6 +1379,125 @@ export interface PublishRequest {
    */
   owner?: string;
   tags?: Tags;
+}
+/**
+ * The feature service the pipeline's online inputs must match.
+ */
+export interface VersionRef1 {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  name: string;
+  version: number;
+}
+/**
+ * Lake sources -> feature views -> (feature service) -> example set -> run -> this version -> aliases and deployments.
+ */
+export interface ModelLineage {
+  model: VersionRef;
+  sources: {
+    name: string;
+    path: string;
+    views: string[];
+  }[];
+  featureViews: {
+    name: string;
+    version: number;
+    sources: string[];
+  }[];
+  featureService?: VersionRef;
+  labelView?: string;
+  exampleSet?: {
+    name: string;
+    version: number;
+    uri?: string;
+    rows?: number;
+  };
+  run?: {
+    id: string;
+    name?: string;
+    experiment?: string;
+    status?: string;
+  };
+  aliases: string[];
+  deployments: ServingEndpoint[];
+}
+/**
+ * What the pipeline compiler wrote beside the ONNX graph: the graph's interface (inputs with their source, type and vocabulary; outputs), what it computes (stages, model, post-processor) and the exact bytes it describes, so that servers and clients need not parse the graph.
+ */
+export interface PipelineManifest {
+  formatVersion: 1;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  pipeline: string;
+  /**
+   * The graph's inputs, in graph order.
+   *
+   * @minItems 1
+   */
+  inputs: PipelineManifestInput[];
+  /**
+   * The graph's outputs, in graph order: the model's, then the post-processor's.
+   *
+   * @minItems 1
+   */
+  outputs: PipelineManifestOutput[];
+  /**
+   * The transformer stages' kinds, in order.
+   */
+  stages: string[];
+  model: PipelineManifestModel;
+  postprocessor: Postprocessor;
+  onnx: PipelineManifestOnnx;
+  /**
+   * The compiler that wrote the graph (ModelProto.producer_name and producer_version).
+   */
+  compiler: {
+    name: string;
+    version: string;
+  };
+}
+export interface PipelineManifestInput {
+  name: string;
+  type: ValueType;
+  /**
+   * The ONNX tensor element type the graph takes.
+   */
+  elementType: "float32" | "string";
+  shape: TensorShape;
+  source: PipelineInputSource;
+  default?: number | string | null;
+  categories?: string[];
+}
+export interface PipelineManifestOutput {
+  name: string;
+  elementType: "float32" | "int64" | "string";
+  shape: TensorShape;
+}
+export interface PipelineManifestModel {
+  kind: string;
+  task: "binary" | "multiclass" | "regression" | "clustering";
+  /**
+   * Classifiers: the label value of each class index.
+   */
+  classes?: number[];
+  /**
+   * k-means: the number of clusters.
+   */
+  clusters?: number;
+}
+export interface PipelineManifestOnnx {
+  sha256: string;
+  bytes: number;
+  irVersion: number;
+  opsets: {
+    /**
+     * ai.onnx (the default domain) or ai.onnx.ml.
+     */
+    domain: string;
+    version: number;
+  }[];
 }
 /**
  * RFC 9457 problem details. `errors` names each invalid field by JSON Pointer.

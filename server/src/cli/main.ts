@@ -21,6 +21,7 @@ import { createLogger, onlineStoreLogger } from './logger';
 import { ProgressLine } from './progress';
 import { registerOnlineCommands } from './online-commands';
 import { registerRunCommands } from './run-commands';
+import { registerModelCommands } from './model-commands';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
@@ -483,6 +484,7 @@ export function buildProgram(): Command {
 
   registerOnlineCommands(program, withCommon, clientOf);
   registerRunCommands(program, withCommon, clientOf);
+  registerModelCommands(program, withCommon, clientOf);
   return program;
 }
 

@@ -5,7 +5,7 @@ import type { PlinthClient, Run } from '@plinth/schema';
 type ClientOf = (f: { controlPlane?: string }) => PlinthClient;
 
 /** A repeatable option (`--order a --order b`): variadic ones would swallow the filter argument. */
-const collect = (v: string, all: string[] | undefined): string[] => [...(all ?? []), v];
+export const collect = (v: string, all: string[] | undefined): string[] => [...(all ?? []), v];
 
 const metricColumns = (runs: Run[], wanted: string[] | undefined): string[] =>
   wanted ?? [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort().slice(0, 4);

@@ -23,7 +23,17 @@ export async function deploy(p: Platform, name: string, body: unknown, actor: st
     );
   }
   const req = assertValid('deploy-request', body, 'deploy request');
-  const mv = await getModelVersion(p, req.model, req.version);
+  if (req.alias && req.version)
+    throw new ProblemError(
+      problem(400, 'Invalid deploy request', 'give a version or an alias, not both', [
+        { pointer: '/alias', detail: 'conflicts with /version' },
+      ]),
+    );
+  const mv = await getModelVersion(p, req.model, req.alias ?? req.version);
+  if (mv.status === 'archived')
+    throw new ProblemError(
+      problem(409, 'Version archived', `${mv.name}@${mv.version} is archived; unarchive it to deploy it`),
+    );
   const bytes = await getArtifact(p.objects, mv.artifact.sha256);
   for (const fv of mv.featureViews ?? []) {
     const m = await readOfflineManifest(p.objects, fv.name, fv.version);
@@ -40,17 +50,34 @@ export async function deploy(p: Platform, name: string, body: unknown, actor: st
   let sanity: Deployment['sanity'] = { examples: 0, maxAbsDiff: 0 };
   if (mv.referenceExamples) {
     const session = await PipelineSession.create(bytes);
+    // Values as stored: numbers (null = NaN) for float inputs, strings (null = missing) for string inputs.
+    const stored = mv.referenceExamples as { inputs: Record<string, unknown[]>; outputs: Record<string, unknown[]> };
     const inputs = Object.fromEntries(
-      Object.entries(mv.referenceExamples.inputs).map(([k, v]) => [k, v.map((x) => (x === null ? NaN : x))]),
+      Object.entries(stored.inputs).map(([k, v]) => [
+        k,
+        session.inputTypes[k] === 'string'
+          ? v.map((x) => (typeof x === 'string' ? x : null))
+          : v.map((x) => (typeof x === 'number' ? x : NaN)),
+      ]),
     );
-    const outputs = await session.run(inputs);
+    const outputs = await session.runTyped(inputs);
     let maxAbsDiff = 0;
     let examples = 0;
-    for (const [out, expected] of Object.entries(mv.referenceExamples.outputs)) {
-      const got = outputs[out];
+    for (const [out, expected] of Object.entries(stored.outputs)) {
+      const got = outputs[out]?.data as ArrayLike<number | string> | undefined;
       if (!got) throw new ProblemError(problem(409, 'Sanity test failed', `the pipeline has no output '${out}'`));
       expected.forEach((e, i) => {
-        maxAbsDiff = Math.max(maxAbsDiff, Math.abs((e ?? NaN) - got[i]) || 0);
+        // Strings (labels, item ids, class names) must be equal; numbers within the tolerance.
+        if (typeof e === 'string' || typeof got[i] === 'string') {
+          if (e !== got[i])
+            throw new ProblemError(
+              problem(
+                409,
+                'Sanity test failed',
+                `replayed output '${out}' [${i}] is ${JSON.stringify(got[i])}, expected ${JSON.stringify(e)}`,
+              ),
+            );
+        } else maxAbsDiff = Math.max(maxAbsDiff, Math.abs(((e as number | null) ?? NaN) - (got[i] as number)) || 0);
       });
       examples = expected.length;
     }
@@ -69,6 +96,7 @@ export async function deploy(p: Platform, name: string, body: unknown, actor: st
     name,
     model: mv.name,
     version: mv.version,
+    ...(req.alias ? { alias: req.alias } : {}),
     endpoint: `${p.config.inferenceUrl}/v1/predict/${name}`,
     sanity,
     createdAt: new Date().toISOString(),

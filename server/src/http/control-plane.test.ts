@@ -498,7 +498,8 @@ describe('control plane: model repository and deployments', () => {
     const published = await call('POST', '/api/v1/models/probe_model/versions', publishBody(pipeline, art));
     expect(published.status).toBe(201);
     expect((published.body as { version: number }).version).toBe(1);
-    expectProblem(await call('GET', '/api/v1/models/probe_model/versions/abc'), 400, '/version');
+    expectProblem(await call('GET', '/api/v1/models/probe_model/versions/abc'), 404);
+    expectProblem(await call('GET', '/api/v1/models/probe_model/versions/A!'), 400, '/version');
 
     expectProblem(await call('PUT', '/api/v1/deployments/probe', { model: 'nope' }), 404);
     expectProblem(await call('PUT', '/api/v1/deployments/probe', { model: 'probe_model', version: 7 }), 404);

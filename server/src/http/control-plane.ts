@@ -28,11 +28,10 @@ import { parseVersion } from './params';
 import { exampleSetFromRecord, resolveExampleSet, type StoredExampleSet } from '../featurestore/example-sets';
 import { registerOnlineRoutes } from './online-routes';
 import { registerTrackingRoutes } from './tracking-routes';
+import { registerModelRoutes } from './model-routes';
 import { ServingCatalog } from '../featurestore/serving-catalog';
 import { OnlineExpirySweeper } from '../featurestore/online-expiry';
 import { StreamConsumers } from '../featurestore/stream-consumers';
-import { getArtifact, putArtifact } from '../repository/artifacts';
-import { getModelVersion, modelFromRecord, publishModelVersion, type StoredModelVersion } from '../repository/models';
 import { deploy } from '../deploy/deployments';
 
 const publicRecord = <T>(r: RegistryRecord<T>) => ({
@@ -250,36 +249,7 @@ export async function createControlPlane(
     ),
   );
 
-  // Model repository.
-  app.put<{ Params: { sha256: string } }>('/api/v1/artifacts/sha256/:sha256', async (req, reply) => {
-    if (!Buffer.isBuffer(req.body))
-      throw new ProblemError(problem(415, 'Unsupported media type', 'send the artifact as application/octet-stream'));
-    const r = await putArtifact(p.objects, req.params.sha256, req.body);
-    return reply.code(r.created ? 201 : 200).send({ sha256: r.sha256, bytes: r.bytes, format: 'onnx' });
-  });
-  app.get<{ Params: { sha256: string } }>('/api/v1/artifacts/sha256/:sha256', async (req, reply) => {
-    if (!/^[0-9a-f]{64}$/.test(req.params.sha256))
-      throw new ProblemError(
-        problem(400, 'Invalid artifact', 'not a sha256', [
-          { pointer: '/sha256', detail: 'must be 64 lower-case hex digits' },
-        ]),
-      );
-    return reply.type('application/octet-stream').send(await getArtifact(p.objects, req.params.sha256));
-  });
-  app.get('/api/v1/models', async () => ({
-    items: (await p.meta.listLatest<StoredModelVersion>('model')).map(modelFromRecord),
-  }));
-  app.get<{ Params: { name: string } }>('/api/v1/models/:name/versions', async (req) => {
-    const items = await p.meta.listVersions<StoredModelVersion>('model', req.params.name);
-    if (!items.length) throw new ProblemError(problem(404, 'Not found', `model '${req.params.name}' does not exist`));
-    return { items: items.map(modelFromRecord) };
-  });
-  app.post<{ Params: { name: string } }>('/api/v1/models/:name/versions', async (req, reply) =>
-    reply.code(201).send(await publishModelVersion(p, req.params.name, req.body, actor)),
-  );
-  app.get<{ Params: { name: string; version: string } }>('/api/v1/models/:name/versions/:version', async (req) =>
-    getModelVersion(p, req.params.name, parseVersion(req.params.version)),
-  );
+  registerModelRoutes(app, p, actor);
 
   // Deployments.
   app.get('/api/v1/deployments', quiet, async () => ({

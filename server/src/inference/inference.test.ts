@@ -1,6 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBLEM_CONTENT_TYPE, type ExampleSet, type ModelVersion, type PredictResponse } from '@plinth/schema';
-import { connect, pipelineSpec, splitByTime, train, type LocalPipeline, type Plinth } from '@plinth/kernel-lib';
+import {
+  PROBLEM_CONTENT_TYPE,
+  type ExampleSet,
+  type ModelVersion,
+  type Pipeline,
+  type PredictResponse,
+} from '@plinth/schema';
+import {
+  connect,
+  pipelineSpec,
+  splitByTime,
+  train,
+  type LocalPipeline,
+  type Plinth,
+  type TrainResult,
+} from '@plinth/kernel-lib';
 import { http, materializeAll, startTestPlatform, type TestPlatform } from '../test-support/platform';
 
 /**
@@ -156,6 +170,71 @@ describe('predict: bad input', () => {
       controlPlaneError: null,
     });
     expect((await http(inferUrl, 'GET', '/v2/health/ready')).status).toBe(200);
+  });
+});
+
+describe('request-time string features and a post-processor', () => {
+  const featureNames = ['user_ctr', 'country', 'device'];
+  const doc: Pipeline = {
+    name: 'ctr_by_country',
+    inputs: [
+      { name: 'user_ctr', source: { kind: 'online', view: 'user_features', feature: 'user_ctr' }, type: 'float64' },
+      { name: 'country', source: { kind: 'request' }, type: 'string', categories: ['de', 'fr', 'us'], default: 'us' },
+      { name: 'device', source: { kind: 'request' }, type: 'string', categories: ['android', 'ios', 'web'] },
+    ],
+    transformer: [{ kind: 'imputer', featureNames, values: [0.05, 2, 1] }],
+    model: { kind: 'logisticRegression', featureNames, coefficients: [30, 0.8, -0.6], intercept: -2.5 },
+    postprocessor: { kind: 'threshold', threshold: 0.4, labels: ['skip', 'show'] },
+    outputs: [
+      { name: 'probability', type: 'float32' },
+      { name: 'decision', type: 'string' },
+    ],
+  };
+
+  it('takes strings from the request and answers with the string decision, as the notebook does', async () => {
+    const result = { metrics: { train: { rows: 0 } }, config: {} } as unknown as TrainResult;
+    const v = await plinth.publish('ctr_by_country', doc, result);
+    await plinth.deploy('ctr_by_country', { model: 'ctr_by_country', version: v.version });
+    // One user: the strings alone change the inputs. An unknown or missing country takes the default.
+    const user = instances[0].user_id;
+    const sent = [
+      { user_id: user, country: 'fr', device: 'ios' },
+      { user_id: user, country: 'xx', device: 'web' },
+      { user_id: user, country: null, device: 'web' },
+      { user_id: user, country: 'us', device: 'web' },
+      { user_id: user, country: 'de', device: 'tv' },
+    ];
+    const r = await predictHttp('ctr_by_country', { instances: sent });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const served = (r.body as PredictResponse).predictions;
+    const local = await (await plinth.loadPipeline('ctr_by_country', v.version)).predict(sent);
+    served.forEach((p, i) => {
+      expect(['skip', 'show']).toContain(p.outputs.decision);
+      expect(p.outputs.decision).toBe(local[i].outputs.decision);
+      const diff = Math.abs((p.outputs.probability as number) - (local[i].outputs.probability as number));
+      expect(diff, `instance ${i}`).toBeLessThan(1e-6);
+      expect(p.featureStatuses).toEqual(local[i].featureStatuses);
+    });
+    expect(served[2].featureStatuses.country).toBe('default');
+    expect(served[1].featureStatuses.country).toBe('request');
+    const probability = served.map((p) => p.outputs.probability as number);
+    expect(probability[1]).toBe(probability[3]);
+    expect(probability[2]).toBe(probability[3]);
+    expect(probability[0]).not.toBe(probability[3]);
+  });
+
+  it('names a request value of the wrong type', async () => {
+    const r = await predictHttp('ctr_by_country', { instances: [{ user_id: instances[0].user_id, country: 7 }] });
+    expect(r.status).toBe(400);
+    expect(r.pointers).toContain('/instances/0/country');
+  });
+
+  it('refuses to publish a pipeline whose string input has no categories, naming the field', async () => {
+    const bad = structuredClone(doc);
+    delete bad.inputs[1].categories;
+    await expect(
+      plinth.publish('ctr_by_country', bad, { metrics: {}, config: {} } as unknown as TrainResult),
+    ).rejects.toThrow(/\/inputs\/1\/categories: input 'country': type string needs categories/);
   });
 });
 

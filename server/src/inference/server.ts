@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PlinthClient, problem, ProblemError, type PredictResponse } from '@plinth/schema';
-import { assembleInputs, onlineRefs, readOnlineFeatures, type OnlineResultRow } from '@plinth/kernel-lib';
+import { assembleInputs, onlineRefs, outputRows, readOnlineFeatures, type OnlineResultRow } from '@plinth/kernel-lib';
 import type { ObjectStore, OnlineStore } from '../stores/types';
 import { installProblemHandlers, installTokenAuth } from '../http/problems';
 import { VERSION } from '../version';
@@ -33,15 +33,16 @@ export async function predict(m: LoadedModel, online: OnlineStore, instances: In
   // The same assembly the notebook's LocalPipeline uses: identical inputs, identical outputs.
   const { columns: tensors, statuses, errors } = assembleInputs(m.inputs, rows, instances);
   if (errors.length)
-    throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features are not numbers', errors));
-  const outputs = await m.session.run(tensors);
+    throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features have the wrong type', errors));
+  // Every output, strings (labels, item ids) and [N, k] lists (probabilities, top-k) included.
+  const outputs = outputRows(await m.session.runTyped(tensors));
   return {
     deployment: m.deployment.name,
     model: m.model.name,
     version: m.model.version,
     predictions: instances.map((_, i) => ({
       predictionId: crypto.randomUUID(),
-      outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, (v as Float32Array)[i]])),
+      outputs: outputs[i],
       featureStatuses: statuses[i],
     })),
   };

@@ -4,7 +4,17 @@
  * chosen by configuration. Callers depend on these interfaces only.
  */
 
-import type { MetricPoint, Run, RunCreate, RunLog, RunUpdate } from '@plinth/schema';
+import type {
+  AliasEvent,
+  Evaluation,
+  GatePolicy,
+  MetricPoint,
+  ModelAlias,
+  Run,
+  RunCreate,
+  RunLog,
+  RunUpdate,
+} from '@plinth/schema';
 import type { Clause, OrderTerm } from '../tracking/run-filter';
 
 /** One immutable version of a registry document (entity, feature view, model, deployment...). */
@@ -123,6 +133,65 @@ export interface MetadataStore {
 
   /** Run tracking, in the same database. */
   readonly runs: RunStore;
+  /** Model aliases, their history, archived versions and gate evaluations. */
+  readonly models: ModelStore;
+}
+
+/** What holds on to a model version: aliases pointing at it, deployments serving it. */
+export interface ModelVersionUse {
+  aliases: string[];
+  deployments: string[];
+}
+
+export interface VersionArchive {
+  at: string;
+  by: string;
+  reason?: string;
+}
+
+/** An alias move as stored: `expected` is the version the mover evaluated against (null: none). */
+export interface AliasMoveRecord {
+  model: string;
+  alias: string;
+  version: number;
+  expected: number | null;
+  actor: string;
+  reason: string;
+  forced: boolean;
+  evaluationId?: string;
+}
+
+/**
+ * The mutable side of the model repository (versions themselves are registry records).
+ * Moving an alias is compare-and-set: `expected` is the version the caller evaluated against.
+ */
+export interface ModelStore {
+  aliases(model: string): Promise<ModelAlias[]>;
+  alias(model: string, alias: string): Promise<ModelAlias | null>;
+  moveAlias(m: AliasMoveRecord): Promise<ModelAlias>;
+  recordRefusal(m: {
+    model: string;
+    alias: string;
+    from: number | null;
+    to: number;
+    actor: string;
+    reason: string;
+    evaluationId?: string;
+  }): Promise<void>;
+  removeAlias(model: string, alias: string, actor: string, reason: string): Promise<boolean>;
+  history(model: string, alias?: string): Promise<AliasEvent[]>;
+  policy(model: string, alias: string): Promise<GatePolicy | null>;
+  setPolicy(model: string, alias: string, policy: GatePolicy | null): Promise<void>;
+  archived(model: string): Promise<Map<number, VersionArchive>>;
+  /** Throws VersionInUseError when an alias or a live deployment uses the version. */
+  archive(model: string, version: number, actor: string, reason?: string): Promise<void>;
+  unarchive(model: string, version: number): Promise<void>;
+  /** Marks one version removed; throws VersionInUseError when it is in use. */
+  deleteVersion(model: string, version: number, actor: string): Promise<boolean>;
+  use(model: string, version: number): Promise<ModelVersionUse>;
+  saveEvaluation(e: Evaluation): Promise<void>;
+  evaluations(model: string, limit?: number): Promise<Evaluation[]>;
+  evaluation(id: string): Promise<Evaluation | null>;
 }
 
 /** A run search: every clause must hold; ordered by `order`, then newest first. */

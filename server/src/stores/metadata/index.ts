@@ -21,6 +21,7 @@ export async function openMetadataStore(opts: MetadataStoreOptions): Promise<Met
 
 export { SqlMetadataStore } from './sql-store';
 export { SqlRunStore, RunConflictError, RunNotFoundError } from './run-store';
+export { SqlModelStore, AliasConflictError, VersionInUseError } from './model-store';
 export { PgDriver } from './pg-driver';
 export { PgliteDriver } from './pglite-driver';
 export type { SqlDriver } from './sql-driver';

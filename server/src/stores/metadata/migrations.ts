@@ -166,6 +166,61 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 4,
+    name: 'model aliases, alias history, archived versions, gate evaluations; tags GIN index not partial',
+    statements: [
+      // The current target of each alias; its history is model_alias_events.
+      `CREATE TABLE model_aliases (
+         model       text        NOT NULL,
+         alias       text        NOT NULL,
+         version     integer     NOT NULL CHECK (version > 0),
+         updated_at  timestamptz NOT NULL DEFAULT now(),
+         updated_by  text        NOT NULL,
+         PRIMARY KEY (model, alias)
+       )`,
+      `CREATE TABLE model_alias_events (
+         seq           bigserial   PRIMARY KEY,
+         model         text        NOT NULL,
+         alias         text        NOT NULL,
+         action        text        NOT NULL CHECK (action IN ('set', 'removed', 'refused')),
+         from_version  integer,
+         to_version    integer,
+         actor         text        NOT NULL,
+         at            timestamptz NOT NULL DEFAULT now(),
+         reason        text        NOT NULL,
+         forced        boolean     NOT NULL DEFAULT false,
+         evaluation_id uuid
+       )`,
+      `CREATE INDEX model_alias_events_by_alias ON model_alias_events (model, alias, seq)`,
+      `CREATE TABLE model_alias_policies (
+         model   text  NOT NULL,
+         alias   text  NOT NULL,
+         policy  jsonb NOT NULL,
+         PRIMARY KEY (model, alias)
+       )`,
+      // Registry versions are immutable; archiving is state beside them.
+      `CREATE TABLE model_version_states (
+         model        text        NOT NULL,
+         version      integer     NOT NULL,
+         archived_at  timestamptz NOT NULL DEFAULT now(),
+         archived_by  text        NOT NULL,
+         reason       text,
+         PRIMARY KEY (model, version)
+       )`,
+      `CREATE TABLE model_evaluations (
+         id          uuid        PRIMARY KEY,
+         model       text        NOT NULL,
+         at          timestamptz NOT NULL DEFAULT now(),
+         doc         jsonb       NOT NULL
+       )`,
+      `CREATE INDEX model_evaluations_by_model ON model_evaluations (model, at)`,
+      // Not partial: PostgreSQL will not combine two partial GIN indexes with the same predicate
+      // (params and tags), so equality on both read one and filtered the other.
+      `DROP INDEX runs_tags_gin`,
+      `CREATE INDEX runs_tags_gin ON runs USING gin (tags jsonb_path_ops)`,
+    ],
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises concurrent `migrate()` callers. */

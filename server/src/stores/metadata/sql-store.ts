@@ -10,6 +10,7 @@ import type {
   RegistryRecord,
 } from '../types';
 import { migrate } from './migrations';
+import { SqlModelStore } from './model-store';
 import { SqlRunStore } from './run-store';
 import type { SqlDriver } from './sql-driver';
 
@@ -52,7 +53,13 @@ interface AuditRow {
   detail: unknown;
 }
 
-const REGISTRY_COLS = 'kind, name, version, spec, spec_hash, created_at, created_by, deleted_at';
+// spec as text, parsed here: PGlite's jsonb decoding is several times slower on large documents
+// (a 500-tree pipeline is megabytes).
+/** Specs at least this long are cached by hash; smaller ones are cheaper to read than to keep. */
+const SPEC_CACHE_MIN_CHARS = 64 * 1024;
+const SPEC_CACHE_ENTRIES = 32;
+const HEADER_COLS = 'kind, name, version, spec_hash, created_at, created_by, deleted_at';
+const REGISTRY_COLS = 'kind, name, version, spec::text AS spec, spec_hash, created_at, created_by, deleted_at';
 const JOB_COLS =
   'id, kind, status, params, result, error, progress, attempts, max_attempts, not_before, subject, dedupe_key, ' +
   'lease_owner, lease_until, created_at, started_at, finished_at';
@@ -65,9 +72,13 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  */
 export class SqlMetadataStore implements MetadataStore {
   readonly runs: SqlRunStore;
+  readonly models: SqlModelStore;
+  /** Spec text by spec hash, for large documents only (oldest evicted first). */
+  private readonly specTexts = new Map<string, string>();
 
   constructor(private readonly db: SqlDriver) {
     this.runs = new SqlRunStore(db);
+    this.models = new SqlModelStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -97,44 +108,71 @@ export class SqlMetadataStore implements MetadataStore {
       // Serialise writers of this (kind, name) for the rest of the transaction. A row lock
       // cannot do it: the first version has no row to lock yet.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [kind, name]);
-      const latest = await tx.query<RegistryRow>(
-        `SELECT ${REGISTRY_COLS} FROM registry_versions
+      // Headers only: the spec of an equal hash is the one given, and large specs are slow to read back.
+      const latest = await tx.query<Omit<RegistryRow, 'spec'>>(
+        `SELECT ${HEADER_COLS} FROM registry_versions
           WHERE kind = $1 AND name = $2 AND deleted_at IS NULL
           ORDER BY version DESC LIMIT 1`,
         [kind, name],
       );
       if (latest[0] && latest[0].spec_hash === specHash) {
-        return { record: toRegistry<T>(latest[0]), created: false };
+        return { record: toRegistry<T>({ ...latest[0], spec }), created: false };
       }
+      const text = toJson(spec);
       // Numbering continues across removals so a version number is never reused.
-      const inserted = await tx.query<RegistryRow>(
+      const inserted = await tx.query<Omit<RegistryRow, 'spec'>>(
         `INSERT INTO registry_versions (kind, name, version, spec, spec_hash, created_by)
          SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3::jsonb, $4, $5
            FROM registry_versions WHERE kind = $1 AND name = $2
-         RETURNING ${REGISTRY_COLS}`,
-        [kind, name, toJson(spec), specHash, actor],
+         RETURNING ${HEADER_COLS}`,
+        [kind, name, text, specHash, actor],
       );
-      return { record: toRegistry<T>(one(inserted)), created: true };
+      this.cacheSpec(specHash, text);
+      return { record: toRegistry<T>({ ...one(inserted), spec }), created: true };
     });
   }
 
   async getLatest<T>(kind: string, name: string): Promise<RegistryRecord<T> | null> {
-    const rows = await this.db.query<RegistryRow>(
-      `SELECT ${REGISTRY_COLS} FROM registry_versions
-        WHERE kind = $1 AND name = $2 AND deleted_at IS NULL
-        ORDER BY version DESC LIMIT 1`,
+    return this.readOne<T>(
+      `FROM registry_versions WHERE kind = $1 AND name = $2 AND deleted_at IS NULL ORDER BY version DESC LIMIT 1`,
       [kind, name],
     );
-    return rows[0] ? toRegistry<T>(rows[0]) : null;
   }
 
   async getVersion<T>(kind: string, name: string, version: number): Promise<RegistryRecord<T> | null> {
     if (!Number.isSafeInteger(version) || version < 1 || version > 2_147_483_647) return null;
-    const rows = await this.db.query<RegistryRow>(
-      `SELECT ${REGISTRY_COLS} FROM registry_versions WHERE kind = $1 AND name = $2 AND version = $3`,
-      [kind, name, version],
-    );
-    return rows[0] ? toRegistry<T>(rows[0]) : null;
+    return this.readOne<T>(`FROM registry_versions WHERE kind = $1 AND name = $2 AND version = $3`, [
+      kind,
+      name,
+      version,
+    ]);
+  }
+
+  private cacheSpec(hash: string, text: string): void {
+    if (text.length < SPEC_CACHE_MIN_CHARS) return;
+    this.specTexts.set(hash, text);
+    if (this.specTexts.size > SPEC_CACHE_ENTRIES) this.specTexts.delete(this.specTexts.keys().next().value!);
+  }
+
+  /**
+   * One registry record: its header first, then the spec unless the text of that spec hash is
+   * cached. A spec never changes for a given hash, so the cache is safe across processes; it
+   * saves reading large documents (a 500-tree pipeline is megabytes, ~60 ms from PGlite).
+   */
+  private async readOne<T>(from: string, params: unknown[]): Promise<RegistryRecord<T> | null> {
+    const [head] = await this.db.query<Omit<RegistryRow, 'spec'>>(`SELECT ${HEADER_COLS} ${from}`, params);
+    if (!head) return null;
+    let text = this.specTexts.get(head.spec_hash);
+    if (text === undefined) {
+      const [row] = await this.db.query<{ spec: string }>(
+        `SELECT spec::text AS spec FROM registry_versions WHERE kind = $1 AND name = $2 AND version = $3`,
+        [head.kind, head.name, head.version],
+      );
+      if (!row) return null;
+      text = row.spec;
+      this.cacheSpec(head.spec_hash, text);
+    }
+    return toRegistry<T>({ ...head, spec: JSON.parse(text) });
   }
 
   async listLatest<T>(kind: string): Promise<RegistryRecord<T>[]> {
@@ -144,7 +182,7 @@ export class SqlMetadataStore implements MetadataStore {
         ORDER BY name, version DESC`,
       [kind],
     );
-    return rows.map((r) => toRegistry<T>(r));
+    return rows.map((r) => toRegistry<T>({ ...r, spec: JSON.parse(r.spec as string) }));
   }
 
   async listVersions<T>(kind: string, name: string): Promise<RegistryRecord<T>[]> {
@@ -153,7 +191,7 @@ export class SqlMetadataStore implements MetadataStore {
         WHERE kind = $1 AND name = $2 ORDER BY version`,
       [kind, name],
     );
-    return rows.map((r) => toRegistry<T>(r));
+    return rows.map((r) => toRegistry<T>({ ...r, spec: JSON.parse(r.spec as string) }));
   }
 
   async markDeleted(kind: string, name: string, actor: string): Promise<boolean> {
