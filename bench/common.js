@@ -42,4 +42,16 @@ function markDisturbed(m, samples) {
   m.disturbed = mean >= 0.1 || worst.foreign >= 0.5;
 }
 
-module.exports = { runPhase, jsonLines, monitorSamples, markDisturbed };
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32): the same data on every run and side. */
+function seededRandom(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+module.exports = { runPhase, jsonLines, monitorSamples, markDisturbed, seededRandom };

@@ -1,21 +1,14 @@
 'use strict';
 /** What both sides of bench/online-store share: the view, its 50 features and the request bodies. */
 
+const { seededRandom } = require('../common');
+
 const VIEW = 'user_stats';
 const FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`);
 const REFS = FEATURES.map((f) => `${VIEW}:${f}`);
 
-/** A small seeded PRNG (mulberry32): the same entity ids on every side and every run. */
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32, bench/common.js): the same entity ids on every side and every run. */
+const prng = seededRandom;
 
 /**
  * `count` request bodies of `perRequest` random entity ids in [0, entities). Plinth's

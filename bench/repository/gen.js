@@ -13,6 +13,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+const { seededRandom } = require('../common');
 
 const VERSION = 'runs-1';
 const { values: a } = parseArgs({
@@ -28,15 +29,7 @@ if (fs.existsSync(metaFile) && fs.readFileSync(metaFile, 'utf8') === JSON.string
   process.exit(0);
 }
 
-let s = seed >>> 0;
-const rand = () => {
-  // mulberry32
-  s = (s + 0x6d2b79f5) >>> 0;
-  let t = s;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const rand = seededRandom(seed);
 const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const hex = (k) => Array.from({ length: k }, () => Math.floor(rand() * 16).toString(16)).join('');
 const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-8${hex(3)}-${hex(12)}`;

@@ -16,7 +16,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 const { parseArgs } = require('node:util');
 /* global fetch */
-const { runPhase } = require('../common');
+const { runPhase, seededRandom } = require('../common');
 
 const root = path.resolve(__dirname, '../..');
 const { values: a, positionals } = parseArgs({
@@ -253,15 +253,7 @@ async function model() {
   fs.mkdirSync(dir, { recursive: true });
   const { train, pipelineSpec, compilePipelineDocument } = kernelLib();
   const { tableFromArrays } = require('apache-arrow');
-  let s = MODEL.seed >>> 0;
-  const rand = () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(MODEL.seed);
   const names = Array.from({ length: MODEL.features }, (_, j) => `f${String(j).padStart(2, '0')}`);
   const columns = names.map(() => Float64Array.from({ length: rows }, () => rand() * 2 - 1));
   // A label the trees need many splits for: a sum of sines of every feature, plus noise.

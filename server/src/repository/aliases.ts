@@ -1,7 +1,7 @@
 import { assertValid, problem, ProblemError, type Evaluation, type GatePolicy, type ModelAlias } from '@plinth/schema';
 import type { Platform } from '../platform';
 import { AliasConflictError } from '../stores/metadata/model-store';
-import { evaluateVersions } from './gate';
+import { evaluateVersions, findExampleSet, refText } from './gate';
 import { checkModelName, getModelVersion, modelFromRecord, resolveModelVersion } from './models';
 
 const ALIAS_RE = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -144,20 +144,16 @@ export async function setAliasPolicy(
   checkAliasName(alias);
   await resolveModelVersion(p, name, 'latest');
   const policy = body === null ? null : assertValid('gate-policy', body, 'gate policy');
-  if (policy?.exampleSet) {
+  if (policy?.exampleSet && !(await findExampleSet(p, policy.exampleSet))) {
     const es = policy.exampleSet;
-    const found = es.version
-      ? await p.meta.getVersion('example-set', es.name, es.version)
-      : await p.meta.getLatest('example-set', es.name);
-    if (!found)
-      throw new ProblemError(
-        problem(422, 'Invalid gate policy', `example set ${es.name} does not exist`, [
-          {
-            pointer: '/exampleSet',
-            detail: `example set ${es.name}${es.version ? `@${es.version}` : ''} does not exist`,
-          },
-        ]),
-      );
+    throw new ProblemError(
+      problem(422, 'Invalid gate policy', `example set ${es.name} does not exist`, [
+        {
+          pointer: '/exampleSet',
+          detail: `example set ${refText(es)} does not exist`,
+        },
+      ]),
+    );
   }
   await p.meta.models.setPolicy(name, alias, policy);
   await p.meta.audit({ actor, action: 'policy:model', target: `model/${name}@${alias}`, detail: policy });

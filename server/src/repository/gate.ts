@@ -20,7 +20,7 @@ import {
 import type { Table } from 'apache-arrow';
 import type { Platform } from '../platform';
 import type { RegistryRecord } from '../stores/types';
-import { loadModelPipeline } from './load';
+import { sessionOf } from './load';
 
 type Metric = GatePolicy['metric'];
 
@@ -46,6 +46,16 @@ function taskOf(model: Pipeline['model'], where: string): { task: Task; classes:
   }
 }
 
+export const refText = (ref: ExampleSetRef): string => `${ref.name}${ref.version ? `@${ref.version}` : ''}`;
+
+/** A holdout by name and version, or its newest version; null when there is none (or it was removed). */
+export async function findExampleSet(p: Platform, ref: ExampleSetRef): Promise<RegistryRecord<ExampleSet> | null> {
+  const es = ref.version
+    ? await p.meta.getVersion<ExampleSet>('example-set', ref.name, ref.version)
+    : await p.meta.getLatest<ExampleSet>('example-set', ref.name);
+  return es && !es.deletedAt ? es : null;
+}
+
 /** The default gate metric of a task. */
 export const defaultMetric = (task: Task): Metric =>
   task === 'binary' ? 'auc' : task === 'multiclass' ? 'accuracy' : 'rmse';
@@ -68,7 +78,7 @@ async function scoreVersion(
   es: RegistryRecord<ExampleSet>,
 ): Promise<Record<string, number>> {
   const { task, classes } = taskOf(v.pipeline.model, `${v.name}@${v.version}`);
-  const { session } = await loadModelPipeline(p, v.name, v.version);
+  const session = await sessionOf(p, v);
   checkColumns(table, v, es);
   const out = await session.run(pipelineColumns(table, v.pipeline.inputs));
   const preds: Predictions = {};
@@ -92,11 +102,8 @@ export async function evaluateVersions(
   actor: string,
   opts: { alias?: string; policy?: GatePolicy; metric?: Metric } = {},
 ): Promise<Evaluation> {
-  const es = ref.version
-    ? await p.meta.getVersion<ExampleSet>('example-set', ref.name, ref.version)
-    : await p.meta.getLatest<ExampleSet>('example-set', ref.name);
-  if (!es || es.deletedAt)
-    throw unprocessable(`example set ${ref.name}${ref.version ? `@${ref.version}` : ''} does not exist`, '/exampleSet');
+  const es = await findExampleSet(p, ref);
+  if (!es) throw unprocessable(`example set ${refText(ref)} does not exist`, '/exampleSet');
   const { task } = taskOf(candidate.pipeline.model, `${candidate.name}@${candidate.version}`);
   const label =
     (candidate.trainingConfig as { label?: string } | undefined)?.label ??

@@ -2,8 +2,8 @@ import { problem, ProblemError, type ModelVersion } from '@plinth/schema';
 import type { Platform } from '../platform';
 import { VersionInUseError } from '../stores/metadata/model-store';
 import { artifactKey } from './artifacts';
-import { clearLoadedPipelines } from './load';
-import { getModelVersion, resolveModelVersion, type StoredModelVersion } from './models';
+import { forgetPipeline } from './load';
+import { getModelVersion, resolveModelVersion } from './models';
 
 const inUse = (e: unknown) =>
   e instanceof VersionInUseError ? new ProblemError(problem(409, 'Version in use', e.message)) : e;
@@ -54,15 +54,10 @@ export async function deleteVersion(p: Platform, name: string, version: number, 
   } catch (e) {
     throw inUse(e);
   }
-  const still = new Set<string>();
-  for (const m of await p.meta.listLatest<StoredModelVersion>('model'))
-    for (const v of await p.meta.listVersions<StoredModelVersion>('model', m.name))
-      if (!v.deletedAt) {
-        still.add(v.spec.artifact.sha256);
-        if (v.spec.manifest) still.add(v.spec.manifest.sha256);
-      }
   for (const hash of [r.spec.artifact.sha256, r.spec.manifest?.sha256])
-    if (hash && !still.has(hash)) await p.objects.delete(artifactKey(hash));
-  clearLoadedPipelines();
+    if (hash && !(await p.meta.models.contentInUse(hash))) {
+      await p.objects.delete(artifactKey(hash));
+      forgetPipeline(hash);
+    }
   await p.meta.audit({ actor, action: 'delete:model', target: `model/${name}@${version}`, detail: null });
 }

@@ -1,12 +1,51 @@
 import { problem, ProblemError, type ModelVersion } from '@plinth/schema';
 import { PipelineSession } from '@plinth/kernel-lib';
 import type { Platform } from '../platform';
-import { getArtifact } from './artifacts';
+import { artifactKey, getArtifact } from './artifacts';
 import { getModelVersion } from './models';
 
 /** Sessions kept per artifact hash: loading a 500-tree graph costs far more than running it. */
 const MAX_SESSIONS = 8;
-const sessions = new Map<string, Promise<PipelineSession>>();
+interface Loaded {
+  session: Promise<PipelineSession>;
+  /** The object's version (size and mtime, or ETag) when its bytes were last verified. */
+  stamp: string | null;
+}
+const sessions = new Map<string, Loaded>();
+
+/** The object's version stamp, or null when the store cannot tell (then the bytes are re-hashed). */
+async function stampOf(p: Platform, hash: string): Promise<string | null> {
+  return (await p.objects.stat?.(artifactKey(hash)))?.version ?? null;
+}
+
+/**
+ * An onnxruntime-node session for a version's artifact, cached by hash. The bytes are verified
+ * against the hash when first read and again whenever the stored object changes (a cheap stat
+ * per use), so a corrupted object never keeps serving (409).
+ */
+export async function sessionOf(p: Platform, version: ModelVersion): Promise<PipelineSession> {
+  const hash = version.artifact.sha256;
+  const cached = sessions.get(hash);
+  if (cached) {
+    const stamp = await stampOf(p, hash);
+    if (stamp === null || stamp !== cached.stamp) {
+      try {
+        await getArtifact(p.objects, hash);
+      } catch (e) {
+        forgetPipeline(hash);
+        throw e;
+      }
+      cached.stamp = stamp;
+    }
+    return cached.session;
+  }
+  const stamp = await stampOf(p, hash);
+  const session = getArtifact(p.objects, hash).then((bytes) => PipelineSession.create(bytes));
+  sessions.set(hash, { session, stamp });
+  session.catch(() => sessions.delete(hash));
+  if (sessions.size > MAX_SESSIONS) forgetPipeline(sessions.keys().next().value!);
+  return session;
+}
 
 /**
  * Loads a published version (`3`, `latest` or an alias) in the control plane: the artifact is
@@ -19,29 +58,14 @@ export async function loadModelPipeline(
   ref?: string | number,
 ): Promise<{ version: ModelVersion; session: PipelineSession }> {
   const version = await getModelVersion(p, name, ref);
-  const hash = version.artifact.sha256;
-  let pending = sessions.get(hash);
-  if (!pending) {
-    pending = getArtifact(p.objects, hash).then((bytes) => PipelineSession.create(bytes));
-    sessions.set(hash, pending);
-    pending.catch(() => sessions.delete(hash));
-    if (sessions.size > MAX_SESSIONS) {
-      const [oldest] = sessions.keys();
-      const evicted = sessions.get(oldest);
-      sessions.delete(oldest);
-      void evicted?.then((s) => s.dispose()).catch(() => undefined);
-    }
-  } else {
-    // Re-verify the bytes on every load by reference: a corrupted object must not keep serving.
-    await getArtifact(p.objects, hash);
-  }
-  return { version, session: await pending };
+  return { version, session: await sessionOf(p, version) };
 }
 
-/** Forgets cached sessions (tests, and after an artifact is deleted). */
-export function clearLoadedPipelines(): void {
-  for (const s of sessions.values()) void s.then((x) => x.dispose()).catch(() => undefined);
-  sessions.clear();
+/** Drops the cached session of an artifact (evicted, corrupted or deleted). */
+export function forgetPipeline(hash: string): void {
+  const loaded = sessions.get(hash);
+  sessions.delete(hash);
+  void loaded?.session.then((s) => s.dispose()).catch(() => undefined);
 }
 
 /**

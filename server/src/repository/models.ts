@@ -217,7 +217,7 @@ export async function publishModelVersion(
     name,
     modelId: randomUUID(),
     transformerId: specHash(pl.transformer),
-    ...(exampleSet ? { exampleStore: { uri: (exampleSet.spec as { location: { uri: string } }).location.uri } } : {}),
+    ...(exampleSet ? { exampleStore: { uri: exampleSet.spec.location.uri } } : {}),
     featureViews: [...views].map(([n, version]) => ({ name: n, version })),
     createdAt: new Date().toISOString(),
     createdBy: actor,

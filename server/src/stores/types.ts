@@ -161,6 +161,17 @@ export interface AliasMoveRecord {
   evaluationId?: string;
 }
 
+/** A move the gate refused: kept in the alias history, the alias unchanged. */
+export interface AliasRefusalRecord {
+  model: string;
+  alias: string;
+  from: number | null;
+  to: number;
+  actor: string;
+  reason: string;
+  evaluationId?: string;
+}
+
 /**
  * The mutable side of the model repository (versions themselves are registry records).
  * Moving an alias is compare-and-set: `expected` is the version the caller evaluated against.
@@ -169,15 +180,7 @@ export interface ModelStore {
   aliases(model: string): Promise<ModelAlias[]>;
   alias(model: string, alias: string): Promise<ModelAlias | null>;
   moveAlias(m: AliasMoveRecord): Promise<ModelAlias>;
-  recordRefusal(m: {
-    model: string;
-    alias: string;
-    from: number | null;
-    to: number;
-    actor: string;
-    reason: string;
-    evaluationId?: string;
-  }): Promise<void>;
+  recordRefusal(m: AliasRefusalRecord): Promise<void>;
   removeAlias(model: string, alias: string, actor: string, reason: string): Promise<boolean>;
   history(model: string, alias?: string): Promise<AliasEvent[]>;
   policy(model: string, alias: string): Promise<GatePolicy | null>;
@@ -189,6 +192,8 @@ export interface ModelStore {
   /** Marks one version removed; throws VersionInUseError when it is in use. */
   deleteVersion(model: string, version: number, actor: string): Promise<boolean>;
   use(model: string, version: number): Promise<ModelVersionUse>;
+  /** Whether a live version of any model stores `sha256` as its artifact or manifest. */
+  contentInUse(sha256: string): Promise<boolean>;
   saveEvaluation(e: Evaluation): Promise<void>;
   evaluations(model: string, limit?: number): Promise<Evaluation[]>;
   evaluation(id: string): Promise<Evaluation | null>;

@@ -1,5 +1,5 @@
 import type { AliasEvent, Evaluation, GatePolicy, ModelAlias } from '@plinth/schema';
-import type { AliasMoveRecord, ModelStore, ModelVersionUse, VersionArchive } from '../types';
+import type { AliasMoveRecord, AliasRefusalRecord, ModelStore, ModelVersionUse, VersionArchive } from '../types';
 import type { SqlDriver } from './sql-driver';
 
 /** The alias moved (or appeared) between the caller's read and its write. */
@@ -120,15 +120,7 @@ export class SqlModelStore implements ModelStore {
     });
   }
 
-  async recordRefusal(m: {
-    model: string;
-    alias: string;
-    from: number | null;
-    to: number;
-    actor: string;
-    reason: string;
-    evaluationId?: string;
-  }): Promise<void> {
+  async recordRefusal(m: AliasRefusalRecord): Promise<void> {
     await this.event(this.db, m.model, m.alias, 'refused', m.from, m.to, m.actor, m.reason, false, m.evaluationId);
   }
 
@@ -222,6 +214,17 @@ export class SqlModelStore implements ModelStore {
 
   use(model: string, version: number): Promise<ModelVersionUse> {
     return this.useIn(this.db, model, version);
+  }
+
+  async contentInUse(sha256: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM registry_versions
+        WHERE kind = 'model' AND deleted_at IS NULL
+          AND (spec->'artifact'->>'sha256' = $1 OR spec->'manifest'->>'sha256' = $1)
+        LIMIT 1`,
+      [sha256],
+    );
+    return rows.length > 0;
   }
 
   async saveEvaluation(e: Evaluation): Promise<void> {
