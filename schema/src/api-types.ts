@@ -236,6 +236,8 @@ export interface ConsistencyReport {
 export interface PredictRequest {
   /** One object per entity: its join keys (e.g. `{ user_id: 7, product_id: 3 }`) and request-time features. */
   instances: Record<string, string | number | boolean | null>[];
+  /** The experiment the caller is in, kept with each prediction in the prediction log. */
+  experiment?: string;
 }
 
 /** One instance's value of one pipeline output (see {@link PredictResponse}). */
@@ -244,7 +246,11 @@ export type PredictionOutput = number | string | null | number[] | string[];
 export interface PredictResponse {
   deployment: string;
   model: string;
+  /** The version that answered: the deployment's, or its canary's. */
   version: number;
+  /** 'canary' when the deployment's canary answered this request. */
+  variant?: 'primary' | 'canary' | 'shadow';
+  experiment?: string;
   predictions: {
     predictionId: string;
     /**

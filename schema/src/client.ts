@@ -424,6 +424,25 @@ export class PlinthClient {
   listDeployments(): Promise<ItemList<T.Deployment>> {
     return this.request('GET', 'api/v1/deployments');
   }
+  /**
+   * Long poll: answers as soon as the deployments differ from `revision` (immediately when they
+   * already do), or after `waitSeconds` with the same revision.
+   */
+  watchDeployments(revision: string, waitSeconds = 20): Promise<ItemList<T.Deployment> & { revision: string }> {
+    return this.request('GET', `api/v1/deployments${queryString({ watch: revision, waitSeconds })}`);
+  }
+  /** Every state of a deployment, newest first. */
+  deploymentHistory(name: string): Promise<ItemList<T.DeploymentRevision>> {
+    return this.request('GET', `api/v1/deployments/${encodeURIComponent(name)}/history`);
+  }
+  /** Back to the version served before the current one (a canary or shadow alone is just ended). */
+  rollbackDeployment(name: string, req: T.DeploymentChange = {}): Promise<T.Deployment> {
+    return this.request('POST', `api/v1/deployments/${encodeURIComponent(name)}/rollback`, req);
+  }
+  /** The canary takes all traffic. */
+  promoteCanary(name: string, req: T.DeploymentChange = {}): Promise<T.Deployment> {
+    return this.request('POST', `api/v1/deployments/${encodeURIComponent(name)}/promote`, req);
+  }
 }
 
 /**

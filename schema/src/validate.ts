@@ -21,6 +21,7 @@ export interface DocumentTypes {
   'publish-request': T.PublishRequest;
   deployment: T.Deployment;
   'deploy-request': T.DeployRequest;
+  'deployment-change': T.DeploymentChange;
   'materialize-request': T.MaterializeRequest;
   statistics: T.DatasetStatistics;
   'quality-report': T.QualityReport;
@@ -51,6 +52,7 @@ const schemaRefs: Record<DocumentKind, string> = {
   'publish-request': 'model-version.json#/$defs/PublishRequest',
   deployment: 'deployment.json',
   'deploy-request': 'deployment.json#/$defs/DeployRequest',
+  'deployment-change': 'deployment.json#/$defs/DeploymentChange',
   'materialize-request': 'job.json#/$defs/MaterializeRequest',
   statistics: 'statistics.json',
   'quality-report': 'quality.json',

@@ -113,6 +113,8 @@ export class PipelineSession {
   readonly inputTypes: Record<string, string>;
   /** Each output's tensor element type: 'float32', 'int64' or 'string'. */
   readonly outputTypes: Record<string, string>;
+  /** Each output's dims as the graph declares them: -1 where a dim is dynamic (the rows). */
+  readonly outputShapes: Record<string, number[]>;
   private readonly session: InferenceSession;
 
   private constructor(session: InferenceSession) {
@@ -123,6 +125,12 @@ export class PipelineSession {
       Object.fromEntries(list.map((m) => [m.name, m.isTensor ? m.type : 'non-tensor']));
     this.inputTypes = types(session.inputMetadata);
     this.outputTypes = types(session.outputMetadata);
+    this.outputShapes = Object.fromEntries(
+      session.outputMetadata.map((m) => [
+        m.name,
+        m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : [],
+      ]),
+    );
   }
 
   /**

@@ -204,16 +204,7 @@ export const schemas = {
         "description": "URL of the predict route on the inference tier."
       },
       "sanity": {
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-          "examples": {
-            "type": "integer"
-          },
-          "maxAbsDiff": {
-            "type": "number"
-          }
-        }
+        "$ref": "#/$defs/Sanity"
       },
       "createdAt": {
         "$ref": "common.json#/$defs/Timestamp"
@@ -224,6 +215,75 @@ export const schemas = {
       "alias": {
         "type": "string",
         "description": "The alias the version was resolved from, when deployed by alias."
+      },
+      "action": {
+        "type": "string",
+        "enum": [
+          "deploy",
+          "canary",
+          "shadow",
+          "promote",
+          "rollback",
+          "end-canary",
+          "end-shadow"
+        ],
+        "description": "What produced this state of the deployment (its history lists every state)."
+      },
+      "reason": {
+        "type": "string"
+      },
+      "canary": {
+        "type": "object",
+        "required": [
+          "version",
+          "share"
+        ],
+        "additionalProperties": false,
+        "description": "A second version answering a share of the requests (chosen per request, reported as variant 'canary').",
+        "properties": {
+          "version": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "alias": {
+            "type": "string"
+          },
+          "sanity": {
+            "$ref": "#/$defs/Sanity"
+          },
+          "share": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "exclusiveMaximum": 1
+          }
+        }
+      },
+      "shadow": {
+        "type": "object",
+        "required": [
+          "version"
+        ],
+        "additionalProperties": false,
+        "description": "A version run on a copy of every request after the answer is sent; its outputs only go to the prediction log (variant 'shadow').",
+        "properties": {
+          "version": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "alias": {
+            "type": "string"
+          },
+          "sanity": {
+            "$ref": "#/$defs/Sanity"
+          }
+        }
+      },
+      "freshness": {
+        "type": "array",
+        "description": "The online feature views the version reads, as checked at deploy time.",
+        "items": {
+          "$ref": "#/$defs/ViewFreshness"
+        }
       }
     },
     "$defs": {
@@ -245,8 +305,131 @@ export const schemas = {
           "alias": {
             "type": "string",
             "description": "Deploy the version this alias of the model points at (instead of a version number)."
+          },
+          "mode": {
+            "type": "string",
+            "enum": [
+              "replace",
+              "canary",
+              "shadow"
+            ],
+            "default": "replace",
+            "description": "replace: the version takes all traffic (any canary or shadow ends); canary: it answers `share` of requests beside the current version; shadow: it runs on copies of requests, answers none."
+          },
+          "share": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "exclusiveMaximum": 1,
+            "description": "With mode canary: the share of requests it answers."
+          },
+          "reason": {
+            "type": "string",
+            "maxLength": 2000
+          },
+          "maxStalenessSeconds": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "Refuse when an online feature view's newest materialized event is older than this (default: the view's TTL, if it has one)."
           }
         }
+      },
+      "ViewFreshness": {
+        "type": "object",
+        "required": [
+          "view",
+          "version"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "view": {
+            "type": "string"
+          },
+          "version": {
+            "type": "integer"
+          },
+          "lastEventTime": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "materializedAt": {
+            "type": "string"
+          },
+          "ageSeconds": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "description": "Now minus the newest event time materialized."
+          },
+          "maxAgeSeconds": {
+            "type": [
+              "number",
+              "null"
+            ]
+          },
+          "onlineEntities": {
+            "type": "integer",
+            "description": "Entities the inference tier's online store holds for the view."
+          }
+        }
+      },
+      "DeploymentChange": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Body of rollback, promote and end-canary/end-shadow.",
+        "properties": {
+          "reason": {
+            "type": "string",
+            "maxLength": 2000
+          }
+        }
+      },
+      "DeploymentRevision": {
+        "type": "object",
+        "required": [
+          "revision",
+          "deployment",
+          "createdAt",
+          "createdBy"
+        ],
+        "additionalProperties": false,
+        "description": "One state in a deployment's history.",
+        "properties": {
+          "revision": {
+            "type": "integer"
+          },
+          "deployment": {
+            "$ref": "#"
+          },
+          "createdAt": {
+            "type": "string"
+          },
+          "createdBy": {
+            "type": "string"
+          },
+          "live": {
+            "type": "boolean"
+          }
+        }
+      },
+      "Sanity": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "examples": {
+            "type": "integer"
+          },
+          "maxAbsDiff": {
+            "type": "number"
+          },
+          "tier": {
+            "type": "string",
+            "description": "The inference tier that loaded the version and replayed its reference examples."
+          }
+        },
+        "description": "The deploy-time sanity test: reference examples replayed on the inference tier."
       }
     }
   },

@@ -37,6 +37,10 @@ export interface PlinthSchemas {
   DataSource?: DataSource;
   Deployment?: Deployment;
   DeployRequest?: DeployRequest;
+  ViewFreshness?: ViewFreshness;
+  DeploymentChange?: DeploymentChange;
+  DeploymentRevision?: DeploymentRevision;
+  Sanity?: Sanity;
   Entity?: Entity;
   ExampleSet?: ExampleSet;
   ExampleSetSpec?: ExampleSetSpec;
@@ -182,16 +186,65 @@ export interface Deployment {
    * URL of the predict route on the inference tier.
    */
   endpoint: string;
-  sanity?: {
-    examples?: number;
-    maxAbsDiff?: number;
-  };
+  sanity?: Sanity;
   createdAt: string;
   createdBy: string;
   /**
    * The alias the version was resolved from, when deployed by alias.
    */
   alias?: string;
+  /**
+   * What produced this state of the deployment (its history lists every state).
+   */
+  action?: "deploy" | "canary" | "shadow" | "promote" | "rollback" | "end-canary" | "end-shadow";
+  reason?: string;
+  /**
+   * A second version answering a share of the requests (chosen per request, reported as variant 'canary').
+   */
+  canary?: {
+    version: number;
+    alias?: string;
+    sanity?: Sanity;
+    share: number;
+  };
+  /**
+   * A version run on a copy of every request after the answer is sent; its outputs only go to the prediction log (variant 'shadow').
+   */
+  shadow?: {
+    version: number;
+    alias?: string;
+    sanity?: Sanity;
+  };
+  /**
+   * The online feature views the version reads, as checked at deploy time.
+   */
+  freshness?: ViewFreshness[];
+}
+/**
+ * The deploy-time sanity test: reference examples replayed on the inference tier.
+ */
+export interface Sanity {
+  examples?: number;
+  maxAbsDiff?: number;
+  /**
+   * The inference tier that loaded the version and replayed its reference examples.
+   */
+  tier?: string;
+}
+export interface ViewFreshness {
+  view: string;
+  version: number;
+  lastEventTime?: string | null;
+  materializedAt?: string;
+  /**
+   * Now minus the newest event time materialized.
+   */
+  ageSeconds?: number | null;
+  maxAgeSeconds?: number | null;
+  /**
+   * Entities the inference tier's online store holds for the view.
+   */
+  onlineEntities?: number;
 }
 export interface DeployRequest {
   /**
@@ -206,6 +259,35 @@ export interface DeployRequest {
    * Deploy the version this alias of the model points at (instead of a version number).
    */
   alias?: string;
+  /**
+   * replace: the version takes all traffic (any canary or shadow ends); canary: it answers `share` of requests beside the current version; shadow: it runs on copies of requests, answers none.
+   */
+  mode?: "replace" | "canary" | "shadow";
+  /**
+   * With mode canary: the share of requests it answers.
+   */
+  share?: number;
+  reason?: string;
+  /**
+   * Refuse when an online feature view's newest materialized event is older than this (default: the view's TTL, if it has one).
+   */
+  maxStalenessSeconds?: number;
+}
+/**
+ * Body of rollback, promote and end-canary/end-shadow.
+ */
+export interface DeploymentChange {
+  reason?: string;
+}
+/**
+ * One state in a deployment's history.
+ */
+export interface DeploymentRevision {
+  revision: number;
+  deployment: Deployment;
+  createdAt: string;
+  createdBy: string;
+  live?: boolean;
 }
 /**
  * What features describe (a user, a product), identified by its join keys.

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -16,6 +17,7 @@ import { VERSION } from '../version';
 import { closeObjectStore, openObjectStore, openPlatform } from '../platform';
 import { createControlPlane } from '../http/control-plane';
 import { createInferenceServer } from '../inference/server';
+import { clusterMetricsText, isClusterWorker, runPrimary } from '../inference/cluster';
 import { openOnlineStore } from '@plinth/kernel-lib';
 import { createLogger, onlineStoreLogger } from './logger';
 import { ProgressLine } from './progress';
@@ -39,6 +41,11 @@ const port = (what: string) => (v: string) => {
 const positiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  return n;
+};
+const nonNegativeInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0, got '${v}'`);
   return n;
 };
 const isoDate = (v: string) => {
@@ -175,27 +182,63 @@ export function buildProgram(): Command {
   withObjectStore(withCommon(program.command('infer')))
     .description('run the inference tier: serves the deployed pipelines, reading online features itself')
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL, default http://<host>:<port>)')
-    .option('--poll <ms>', 'how often to look for deployment changes', positiveInt, 2000)
-    .action(async (f: CommonFlags & { controlPlane?: string; poll: number }) => {
-      const config = loadConfig(overrides(f));
-      const log = createLogger(config.logLevel, 'plinth-inference');
-      const online = await openOnlineStore(config.onlineStore, { readOnly: true, onEvent: onlineStoreLogger(log) });
-      const objects = openObjectStore(config);
-      const srv = await createInferenceServer({
-        controlPlaneUrl: config.controlPlaneUrl,
-        token: config.token,
-        online,
-        objects,
-        log,
-        pollMs: f.poll,
-      });
-      await srv.app.listen({ host: config.host, port: config.inferPort });
-      onSignals(async () => {
-        await srv.close();
-        await online.close();
-        closeObjectStore(objects);
-      });
-    });
+    .option('--poll <ms>', 'fallback poll for deployment changes (changes are also pushed at once)', positiveInt, 5000)
+    .option(
+      '--workers <n>',
+      'processes serving the port (default: one per core)',
+      positiveInt,
+      os.availableParallelism(),
+    )
+    .option('--max-batch <n>', 'most instances per onnxruntime run (micro-batching)', positiveInt, 256)
+    .option('--max-wait-ms <ms>', 'how long a request may wait to be batched with others', nonNegativeInt, 0)
+    .option('--timeout-ms <ms>', 'a prediction not answered by then gets a 503', positiveInt, 2000)
+    .option('--max-body-bytes <n>', 'largest request body', positiveInt, 8 * 1024 * 1024)
+    .option('--no-prediction-log', 'do not write the prediction log')
+    .action(
+      async (
+        f: CommonFlags & {
+          controlPlane?: string;
+          poll: number;
+          workers: number;
+          maxBatch: number;
+          maxWaitMs: number;
+          timeoutMs: number;
+          maxBodyBytes: number;
+          predictionLog: boolean;
+        },
+      ) => {
+        const config = loadConfig(overrides(f));
+        const log = createLogger(config.logLevel, 'plinth-inference');
+        if (f.workers > 1 && !isClusterWorker()) {
+          runPrimary(f.workers, log);
+          return;
+        }
+        const online = await openOnlineStore(config.onlineStore, { readOnly: true, onEvent: onlineStoreLogger(log) });
+        const objects = openObjectStore(config);
+        let metricsText: (() => Promise<string>) | undefined;
+        const srv = await createInferenceServer({
+          controlPlaneUrl: config.controlPlaneUrl,
+          token: config.token,
+          online,
+          objects,
+          log,
+          pollMs: f.poll,
+          batch: { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs },
+          timeoutMs: f.timeoutMs,
+          bodyLimit: f.maxBodyBytes,
+          ...(f.predictionLog ? {} : { predictionLog: false as const }),
+          // With several workers, /metrics answers with all of them summed by the primary.
+          ...(isClusterWorker() ? { metricsText: () => (metricsText as () => Promise<string>)() } : {}),
+        });
+        if (isClusterWorker()) metricsText = clusterMetricsText(srv.metrics.registry);
+        await srv.app.listen({ host: config.host, port: config.inferPort });
+        onSignals(async () => {
+          await srv.close();
+          await online.close();
+          closeObjectStore(objects);
+        });
+      },
+    );
 
   withObjectStore(withCommon(program.command('worker')))
     .description(

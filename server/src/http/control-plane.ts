@@ -7,7 +7,6 @@ import {
   problem,
   ProblemError,
   registryKinds,
-  type Deployment,
   type RegistryPath,
 } from '@plinth/schema';
 import type { Platform } from '../platform';
@@ -32,7 +31,7 @@ import { registerModelRoutes } from './model-routes';
 import { ServingCatalog } from '../featurestore/serving-catalog';
 import { OnlineExpirySweeper } from '../featurestore/online-expiry';
 import { StreamConsumers } from '../featurestore/stream-consumers';
-import { deploy } from '../deploy/deployments';
+import { registerDeploymentRoutes } from './deployment-routes';
 
 const publicRecord = <T>(r: RegistryRecord<T>) => ({
   name: r.name,
@@ -251,17 +250,7 @@ export async function createControlPlane(
 
   registerModelRoutes(app, p, actor);
 
-  // Deployments.
-  app.get('/api/v1/deployments', quiet, async () => ({
-    items: (await p.meta.listLatest<Deployment>('deployment')).map((r) => r.spec),
-  }));
-  app.get<{ Params: { name: string } }>(
-    '/api/v1/deployments/:name',
-    async (req) => (await p.registry.get<Deployment>('deployment', req.params.name)).spec,
-  );
-  app.put<{ Params: { name: string } }>('/api/v1/deployments/:name', async (req) =>
-    deploy(p, req.params.name, req.body, actor),
-  );
+  registerDeploymentRoutes(app, p, actor);
 
   // With --no-jobs, `plinth worker` processes run the jobs instead.
   if (opts.runJobs !== false) runner.start();

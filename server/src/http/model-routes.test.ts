@@ -83,7 +83,7 @@ function expectProblem(r: Awaited<ReturnType<typeof call>>, status: number, text
 }
 
 beforeAll(async () => {
-  tp = await startTestPlatform({ applyDemo: true });
+  tp = await startTestPlatform({ applyDemo: true, inference: true });
   p = connect({ url: tp.url });
   await materializeAll(tp.client, ['user_features', 'product_features', 'clicks']);
   // Train on the first three weeks of labels, hold out the last week.

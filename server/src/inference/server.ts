@@ -1,12 +1,16 @@
-import crypto from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PlinthClient, problem, ProblemError, type PredictResponse } from '@plinth/schema';
-import { assembleInputs, onlineRefs, outputRows, readOnlineFeatures, type OnlineResultRow } from '@plinth/kernel-lib';
 import type { ObjectStore, OnlineStore } from '../stores/types';
 import { installProblemHandlers, installTokenAuth } from '../http/problems';
 import { VERSION } from '../version';
-import { ModelCache, type LoadedModel } from './model-cache';
+import type { BatchOptions } from './batcher';
+import { InferenceMetrics } from './metrics';
+import { ModelCache } from './model-cache';
+import { PredictionLog, type PredictionLogOptions } from './prediction-log';
+import { Predictor } from './predictor';
+import type { Instance } from './score';
+import { installV2Routes } from './v2-protocol';
 
 export interface InferenceOptions {
   controlPlaneUrl: string;
@@ -14,107 +18,170 @@ export interface InferenceOptions {
   online: OnlineStore;
   objects: ObjectStore;
   log: Logger;
+  /** Fallback poll of the deployments, besides the control plane's notifications (default 5,000 ms). */
   pollMs?: number;
   maxInstances?: number;
+  batch?: BatchOptions;
+  /** A prediction not answered within this time gets a 503 (default 2,000 ms). */
+  timeoutMs?: number;
+  /** Largest request body (default 8 MiB). */
+  bodyLimit?: number;
+  /** false: no prediction log (default: written to the object store). */
+  predictionLog?: PredictionLogOptions | false;
+  /** Prometheus text of /metrics; with worker processes, the sum over all of them (cluster.ts). */
+  metricsText?: () => Promise<string>;
 }
 
-type Instance = Record<string, unknown>;
-
-/**
- * Predicts for a batch of instances: online features are read straight from the online
- * store by each view's join keys, request-time features come from the instance, and a
- * missing value falls back to the input's declared default (cold start), flagged.
- */
-export async function predict(m: LoadedModel, online: OnlineStore, instances: Instance[]): Promise<PredictResponse> {
-  const refs = onlineRefs(m.inputs);
-  const rows: OnlineResultRow[] = refs.length
-    ? (await readOnlineFeatures(online, m.views, refs, instances)).rows
-    : instances.map(() => ({ values: {}, statuses: {} }));
-  // The same assembly the notebook's LocalPipeline uses: identical inputs, identical outputs.
-  const { columns: tensors, statuses, errors } = assembleInputs(m.inputs, rows, instances);
-  if (errors.length)
-    throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features have the wrong type', errors));
-  // Every output, strings (labels, item ids) and [N, k] lists (probabilities, top-k) included.
-  const outputs = outputRows(await m.session.runTyped(tensors));
-  return {
-    deployment: m.deployment.name,
-    model: m.model.name,
-    version: m.model.version,
-    predictions: instances.map((_, i) => ({
-      predictionId: crypto.randomUUID(),
-      outputs: outputs[i],
-      featureStatuses: statuses[i],
-    })),
-  };
+export interface InferenceServer {
+  app: FastifyInstance;
+  cache: ModelCache;
+  metrics: InferenceMetrics;
+  predictionLog: PredictionLog | null;
+  /** Graceful: stops taking requests, answers those in flight, writes the prediction log. */
+  close(): Promise<void>;
 }
 
 /** The inference tier: stateless, follows deployments, reads features itself. */
-export async function createInferenceServer(
-  opts: InferenceOptions,
-): Promise<{ app: FastifyInstance; cache: ModelCache; close(): Promise<void> }> {
+export async function createInferenceServer(opts: InferenceOptions): Promise<InferenceServer> {
   const log = opts.log;
   const client = new PlinthClient({ baseUrl: opts.controlPlaneUrl, token: opts.token });
-  const cache = new ModelCache(client, opts.objects, log.child({ component: 'models' }));
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 8 * 1024 * 1024 });
+  const metrics = new InferenceMetrics();
+  const cache = new ModelCache(
+    client,
+    opts.objects,
+    opts.online,
+    metrics,
+    log.child({ component: 'models' }),
+    opts.batch,
+  );
+  const predictionLog =
+    opts.predictionLog === false
+      ? null
+      : new PredictionLog(opts.objects, metrics, log.child({ component: 'prediction-log' }), opts.predictionLog);
+  const predictor = new Predictor(metrics, predictionLog, log, opts.timeoutMs ?? 2000);
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024,
+    // A client that stalls mid-request must not hold a connection forever.
+    requestTimeout: 30_000,
+  });
   installProblemHandlers(app);
-  installTokenAuth(app, opts.token, ['/v1/health', '/v2/health/live', '/v2/health/ready']);
+  const open = ['/v1/health', '/v2/health/live', '/v2/health/ready', '/metrics'];
+  installTokenAuth(app, opts.token, open);
   const maxInstances = opts.maxInstances ?? 1000;
+  // Per-request log lines would cost more than the prediction: only warnings and errors.
+  const hot = { logLevel: 'warn' as const };
+  let closing = false;
 
-  const quiet = { logLevel: 'warn' as const };
-  app.get('/v1/health', quiet, async () => ({
+  app.get('/v1/health', hot, async () => ({
     status: 'ok',
     version: VERSION,
     role: 'inference',
-    models: cache.list().map((m) => ({ deployment: m.deployment.name, model: m.model.name, version: m.model.version })),
+    models: cache.list().map((s) => ({
+      deployment: s.deployment.name,
+      model: s.primary.model.name,
+      version: s.primary.model.version,
+      ...(s.canary ? { canary: { version: s.canary.model.model.version, share: s.canary.share } } : {}),
+      ...(s.shadow ? { shadow: { version: s.shadow.model.version } } : {}),
+    })),
     controlPlaneError: cache.lastError,
   }));
-  app.get('/v2/health/live', quiet, async () => ({ live: true }));
-  app.get('/v2/health/ready', quiet, async (_req, reply) =>
-    reply.code(cache.lastRefresh ? 200 : 503).send({ ready: !!cache.lastRefresh }),
+  // Liveness: the process answers. Readiness: it has read the deployments and is not draining.
+  app.get('/v2/health/live', hot, async () => ({ live: true }));
+  app.get('/v2/health/ready', hot, async (_req, reply) => {
+    const ready = !!cache.lastRefresh && !closing;
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+  app.get('/metrics', hot, async (_req, reply) =>
+    reply
+      .type(metrics.registry.contentType)
+      .send(opts.metricsText ? await opts.metricsText() : await metrics.registry.metrics()),
   );
 
-  app.post<{ Params: { name: string } }>('/v1/predict/:name', async (req) => {
-    let m = cache.get(req.params.name);
-    if (!m) {
-      // A deployment made a moment ago: look once before saying no.
-      await cache.refresh();
-      m = cache.get(req.params.name);
-    }
-    if (!m)
-      throw new ProblemError(problem(404, 'Unknown deployment', `no deployment named '${req.params.name}' is loaded`));
-    const body = req.body as { instances?: unknown } | undefined;
-    const instances = body?.instances;
-    if (!Array.isArray(instances) || instances.length === 0) {
+  app.post<{ Params: { name: string } }>('/v1/predict/:name', hot, async (req): Promise<PredictResponse> => {
+    const s = await cache.require(req.params.name);
+    const body = req.body as { instances?: unknown; experiment?: unknown } | undefined;
+    const instances = checkInstances(body?.instances, maxInstances);
+    if (body?.experiment !== undefined && typeof body.experiment !== 'string')
       throw new ProblemError(
-        problem(400, 'Invalid request', 'instances must be a non-empty list', [
-          { pointer: '/instances', detail: 'must be a non-empty array of objects' },
+        problem(400, 'Invalid request', 'experiment must be a string', [
+          { pointer: '/experiment', detail: 'must be a string' },
         ]),
       );
-    }
-    if (instances.length > maxInstances) {
-      throw new ProblemError(
-        problem(413, 'Request too large', `at most ${maxInstances} instances per request`, [
-          { pointer: '/instances', detail: `has ${instances.length} items` },
-        ]),
-      );
-    }
-    const bad = instances.findIndex((x) => !x || typeof x !== 'object' || Array.isArray(x));
-    if (bad >= 0)
-      throw new ProblemError(
-        problem(400, 'Invalid request', `instances[${bad}] is not an object`, [
-          { pointer: `/instances/${bad}`, detail: 'must be an object' },
-        ]),
-      );
-    return predict(m, opts.online, instances as Instance[]);
+    const experiment = body?.experiment as string | undefined;
+    const p = await predictor.predict(s, instances, { experiment, protocol: 'json' });
+    return {
+      deployment: s.deployment.name,
+      model: p.model.model.name,
+      version: p.model.model.version,
+      variant: p.variant,
+      ...(experiment ? { experiment } : {}),
+      predictions: p.ids.map((predictionId, i) => ({
+        predictionId,
+        outputs: p.slice.outputs[i],
+        featureStatuses: p.slice.statuses[i],
+      })),
+    };
   });
 
-  cache.start(opts.pollMs ?? 2000);
+  // The deploy-time check of the control plane, run where the version will serve.
+  app.post('/v1/admin/verify', async (req) => {
+    const body = req.body as { model?: unknown; version?: unknown } | undefined;
+    if (typeof body?.model !== 'string' || !Number.isInteger(body.version))
+      throw new ProblemError(
+        problem(400, 'Invalid request', 'model (a name) and version (an integer) are required', [
+          { pointer: typeof body?.model !== 'string' ? '/model' : '/version', detail: 'is required' },
+        ]),
+      );
+    try {
+      return await cache.verify(body.model, body.version as number);
+    } catch (e) {
+      if (e instanceof ProblemError) throw e;
+      throw new ProblemError(
+        problem(409, 'Version failed to load', `${body.model}@${String(body.version)}: ${(e as Error).message}`),
+      );
+    }
+  });
+
+  installV2Routes(app, cache, predictor, maxInstances, hot);
+
+  cache.start(opts.pollMs ?? 5000);
   return {
     app,
     cache,
+    metrics,
+    predictionLog,
     async close() {
+      closing = true;
       cache.stop();
+      // Fastify stops accepting and waits for the requests in flight; then the batches and the log.
       await app.close();
+      await cache.drained();
+      await predictionLog?.close();
     },
   };
+}
+
+/** The request's instances, checked: a non-empty list of objects, at most `max` of them. */
+function checkInstances(instances: unknown, max: number): Instance[] {
+  if (!Array.isArray(instances) || instances.length === 0)
+    throw new ProblemError(
+      problem(400, 'Invalid request', 'instances must be a non-empty list', [
+        { pointer: '/instances', detail: 'must be a non-empty array of objects' },
+      ]),
+    );
+  if (instances.length > max)
+    throw new ProblemError(
+      problem(413, 'Request too large', `at most ${max} instances per request`, [
+        { pointer: '/instances', detail: `has ${instances.length} items` },
+      ]),
+    );
+  const bad = instances.findIndex((x) => !x || typeof x !== 'object' || Array.isArray(x));
+  if (bad >= 0)
+    throw new ProblemError(
+      problem(400, 'Invalid request', `instances[${bad}] is not an object`, [
+        { pointer: `/instances/${bad}`, detail: 'must be an object' },
+      ]),
+    );
+  return instances as Instance[];
 }

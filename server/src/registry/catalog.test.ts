@@ -12,7 +12,7 @@ import { normalizeSql, viewFingerprint } from './fingerprint';
 
 let t: TestPlatform;
 beforeAll(async () => {
-  t = await startTestPlatform({ applyDemo: true });
+  t = await startTestPlatform({ applyDemo: true, inference: true });
 });
 afterAll(async () => {
   await t?.close();

@@ -14,7 +14,7 @@ import { PlinthClient, type Job } from '@plinth/schema';
 import { loadConfig, type PlinthConfig } from '../config';
 import { closeObjectStore, openObjectStore, openPlatform, type Platform } from '../platform';
 import { createControlPlane, type ControlPlane } from '../http/control-plane';
-import { createInferenceServer } from '../inference/server';
+import { createInferenceServer, type InferenceOptions, type InferenceServer } from '../inference/server';
 import type { ModelCache } from '../inference/model-cache';
 import { openOnlineStore, type OnlineStore } from '@plinth/kernel-lib';
 import { generateDemoLake } from '../demo/generate';
@@ -28,8 +28,10 @@ export interface TestPlatformOptions {
   applyDemo?: boolean;
   /** Start the inference tier in this process too (default false). */
   inference?: boolean;
-  /** How often the inference tier looks for deployment changes (default 100 ms). */
+  /** How often the inference tier polls for deployment changes besides notifications (default 100 ms). */
   pollMs?: number;
+  /** More inference tier options (batching, prediction log, timeouts). */
+  inferenceOptions?: Partial<InferenceOptions>;
   /** Require `Authorization: Bearer <token>` on every route but health. */
   token?: string;
   /** A postgres:// URL: keep metadata in PostgreSQL instead of PGlite. */
@@ -46,6 +48,7 @@ export interface TestInference {
   url: string;
   app: FastifyInstance;
   cache: ModelCache;
+  server: InferenceServer;
   close(): Promise<void>;
 }
 
@@ -151,11 +154,12 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
         objects: inferObjects,
         log,
         pollMs: opts.pollMs ?? 100,
+        ...opts.inferenceOptions,
       });
       await srv.app.listen({ host: '127.0.0.1', port: 0 });
       config.inferPort = portOf(srv.app);
       config.inferenceUrl = `http://127.0.0.1:${config.inferPort}`;
-      infer = { url: config.inferenceUrl, app: srv.app, cache: srv.cache, close: srv.close };
+      infer = { url: config.inferenceUrl, app: srv.app, cache: srv.cache, server: srv, close: srv.close };
     }
   } catch (e) {
     await closeAll();
