@@ -37,6 +37,7 @@ import {
 import { queryRows, writeParquet } from '../test-support/lake';
 import { literal } from '../offline/duckdb';
 import { jobHandlers } from '../jobs/handlers';
+import { remoteMeta } from '../jobs/remote';
 import type { JobContext } from '../featurestore/materialize';
 import { BATCH_PREFIX, pinBatchRequest } from './batch-inference';
 
@@ -277,6 +278,26 @@ describe('batch inference', () => {
     // A third run (the job re-leased after it had committed) returns the committed result.
     const again = await handler(req, { jobId, log: async () => undefined, progress: async () => undefined });
     expect(again).toEqual(r);
+  });
+
+  it('runs in a worker, reading the pinned versions through the control plane API', async () => {
+    const env = { ...t.platform, meta: remoteMeta(t.client) };
+    const handler = jobHandlers(env)['batch-inference'];
+    const ctx = (jobId: string): JobContext => ({ jobId, log: async () => undefined, progress: async () => undefined });
+    for (const source of [{ exampleSet: { name: 'users_train' } }, { entities: { dataSource: 'users' } }]) {
+      const req = await pinBatchRequest(t.platform, { model: 'engagement', source, output: 'by_worker' });
+      if (source.exampleSet) expect(req.source).toEqual({ exampleSet: { name: 'users_train', version: 1 } });
+      const r = (await handler(req, ctx(`worker-${Object.keys(source)[0]}`))) as BatchInferenceResult;
+      expect(r.rows).toBe(source.exampleSet ? (await t.client.getExampleSet('users_train')).rows : userCount);
+      expect((await readResult(r)).length).toBe(r.rows);
+    }
+    // A version that disappeared after the job was queued fails the job with a problem naming it.
+    await expect(
+      handler(
+        { model: 'engagement', version: 7, source: { entities: { dataSource: 'users' } }, output: 'x' },
+        ctx('w'),
+      ),
+    ).rejects.toMatchObject({ problem: { status: 404, errors: [{ pointer: '/version' }] } });
   });
 });
 
