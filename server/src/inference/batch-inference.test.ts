@@ -28,6 +28,7 @@ import {
 } from '@plinth/kernel-lib';
 import {
   http,
+  jobOutcome,
   materializeAll,
   sharedDemoLake,
   startTestPlatform,
@@ -87,12 +88,19 @@ beforeAll(async () => {
     `SELECT user_id, (user_id % 7)::DOUBLE AS user_features__user_clicks
      FROM read_parquet(${literal(path.join(lake, 'users', 'users.parquet'))}) WHERE user_id % 10 = 0`,
   );
+  await writeParquet(path.join(lake, 'vip', 'names.parquet'), "SELECT 'u' || range AS user_id FROM range(3)");
+  await writeParquet(
+    path.join(lake, 'vip', 'texts.parquet'),
+    "SELECT range AS user_id, 'many' AS user_features__user_clicks FROM range(3)",
+  );
   t = await startTestPlatform({ applyDemo: true });
   plinth = connect({ url: t.url });
   await plinth.apply({
     dataSources: [
       { name: 'users', path: 'users/users.parquet', format: 'parquet' },
       { name: 'vip', path: 'vip/vip.parquet', format: 'parquet' },
+      { name: 'user_names', path: 'vip/names.parquet', format: 'parquet' },
+      { name: 'user_texts', path: 'vip/texts.parquet', format: 'parquet' },
     ],
     featureViews: [scoresView],
   });
@@ -347,6 +355,18 @@ describe('batch inference: bad requests', () => {
       422,
       '/source/entities/dataSource',
     ],
+    [
+      'an entity table whose join key has the wrong type',
+      { ...base, model: 'engagement', source: { entities: { dataSource: 'user_names' } } },
+      422,
+      '/source/entities/dataSource',
+    ],
+    [
+      'an entity table whose request-time column has the wrong type',
+      { ...base, model: 'engagement', source: { entities: { dataSource: 'user_texts' } } },
+      422,
+      '/source/entities/dataSource',
+    ],
     ['an unknown push view', { ...base, pushToOnline: { view: 'nope' } }, 422, '/pushToOnline/view'],
     [
       'a push view keyed by another entity',
@@ -369,6 +389,19 @@ describe('batch inference: bad requests', () => {
     expectProblem(await post(body), status, pointer);
     expect(await t.platform.objects.list(`${BATCH_PREFIX}/bad`)).toEqual([]);
     expect((await t.client.listJobs({ kind: 'batch-inference', subject: 'bad' })).items).toEqual([]);
+  });
+
+  it('fails a queued job whose pinned version is gone at once (no retry), writing nothing', async () => {
+    const queued = await t.platform.meta.enqueueJob(
+      'batch-inference',
+      { model: 'engagement', version: 42, source: { entities: { dataSource: 'users' } }, output: 'bad' },
+      { subject: 'gone', maxAttempts: 3 },
+    );
+    t.controlPlane.runner.kick();
+    const job = await jobOutcome(t.client, queued.id);
+    expect(job).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(job.error).toContain('/version: model engagement has no version 42');
+    expect(await t.platform.objects.list(`${BATCH_PREFIX}/bad`)).toEqual([]);
   });
 
   it('refuses an archived version', async () => {

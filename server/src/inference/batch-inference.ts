@@ -36,7 +36,7 @@ import type { JobEnv } from '../jobs/queue';
 import type { JobContext } from '../featurestore/materialize';
 import type { RegistryRecord } from '../stores/types';
 import { entitiesOf } from '../featurestore/definitions';
-import { DataSourceError, OfflineEngine, ident, literal } from '../offline/duckdb';
+import { DataSourceError, OfflineEngine, ident, literal, valueTypeOf } from '../offline/duckdb';
 import { localFile, localFiles } from '../stores/object/local-cache';
 import { getArtifact } from '../repository/artifacts';
 import { getModelVersion } from '../repository/models';
@@ -69,8 +69,9 @@ export interface ResolvedBatch {
   push?: { view: string; keys: string[]; features: string[] };
 }
 
+const TITLES: Record<number, string> = { 404: 'Not found', 409: 'Version archived' };
 const invalid = (detail: string, pointer: string, status = 422) =>
-  new ProblemError(problem(status, 'Invalid batch inference', detail, [{ pointer, detail }]));
+  new ProblemError(problem(status, TITLES[status] ?? 'Invalid batch inference', detail, [{ pointer, detail }]));
 
 const DUCK_TYPES: Record<ValueType, string> = {
   int32: 'INTEGER',
@@ -192,11 +193,31 @@ export async function resolveBatch(env: JobEnv, req: PinnedBatchRequest): Promis
         `data source '${name}' has no join-key column ${missing.map((m) => `'${m}'`).join(', ')}, needed by ${req.model}@${req.version} (columns: ${[...columns.keys()].join(', ')})`,
         pointer,
       );
+    // Checked here rather than per chunk: a key column of the wrong type would fail every row.
+    const mistyped = joinKeys.filter((k) => {
+      const t = valueTypeOf(columns.get(k.name) as string);
+      return k.type === 'string' ? t !== 'string' : t !== 'int32' && t !== 'int64';
+    });
+    if (mistyped.length)
+      throw invalid(
+        `data source '${name}': ${mistyped.map((k) => `join key '${k.name}' is ${columns.get(k.name)}, the entity's is ${k.type}`).join('; ')}`,
+        pointer,
+      );
     keys = joinKeys.map((k) => ({ name: k.name, type: columns.get(k.name) as string }));
     const requestColumns = inputs
       .filter((i) => i.source.kind === 'request' && columns.has(i.name))
       .map((i) => i.name)
       .filter((n) => !keys.some((k) => k.name === n));
+    // The predict route's rule (assembleInputs): strings for string inputs, numbers or booleans otherwise.
+    const wrong = requestColumns.filter((n) => {
+      const t = valueTypeOf(columns.get(n) as string);
+      return inputs.find((i) => i.name === n)?.type === 'string' ? t !== 'string' : t === 'string' || t === 'timestamp';
+    });
+    if (wrong.length)
+      throw invalid(
+        `data source '${name}': ${wrong.map((n) => `column '${n}' is ${columns.get(n)}, but input '${n}' of ${req.model}@${req.version} takes ${inputs.find((i) => i.name === n)?.type === 'string' ? 'strings' : 'numbers'}`).join('; ')}`,
+        pointer,
+      );
     source = { kind: 'entities', dataSource: ds.spec, requestColumns };
   }
 
