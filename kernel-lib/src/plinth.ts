@@ -17,6 +17,8 @@ import {
   type Lineage,
   type MaterializationResult,
   type AliasEvent,
+  type BatchInferenceRequest,
+  type BatchInferenceResult,
   type Evaluation,
   type GatePolicy,
   type ModelAlias,
@@ -83,6 +85,12 @@ export interface TrackedTrainOptions extends TrainOptions {
   runName?: string;
   tags?: Record<string, string>;
 }
+
+/** What `Plinth.batchPredict` takes: a batch inference request whose model may be `'name@version'` or `'name@alias'`. */
+export type BatchPredictOptions = Omit<BatchInferenceRequest, 'model'> & {
+  /** `'ctr'` (newest version), `'ctr@3'` or `'ctr@production'`; or a bare name with `version` / `alias`. */
+  model: string;
+};
 
 /** A training's configuration as run parameters: scalars as they are, lists and objects as JSON. */
 function configParams(config: Record<string, unknown>): Record<string, string> {
@@ -322,6 +330,41 @@ export class Plinth {
   async buildExampleSet(spec: ExampleSetSpec): Promise<ExampleSet> {
     const job = await this.follow(await this.client.buildExampleSet(spec), `Building example set ${spec.name}`);
     return job.result as ExampleSet;
+  }
+
+  /**
+   * Scores a model version over a whole example set or entity list as a job, with an updating
+   * progress display, and returns the committed result: the Parquet parts in the offline store
+   * (`batch-predictions/<output>/<job id>/part-NNNNN.parquet`, listed in `files`), rows, parts
+   * and columns. Each chunk of `chunkRows` rows is committed on its own, so a job that fails
+   * part-way and is retried resumes after the last committed chunk. With `pushToOnline`, each
+   * chunk's outputs are also written to the online store under that feature view (keyed like the
+   * scored rows, features named like the outputs), for serving precomputed predictions.
+   *
+   * @example
+   * // Every user of the lake's `users` table, for an e-mail campaign, also pushed online:
+   * const r = await p.batchPredict({
+   *   model: 'engagement@production',
+   *   source: { entities: { dataSource: 'users' } },
+   *   output: 'campaign_scores',
+   *   pushToOnline: { view: 'engagement_scores' },
+   * });
+   * r.rows; r.files; // ['file:///…/batch-predictions/campaign_scores/<job>/part-00000.parquet']
+   * // Or every row of an example set, with the example set's keys and label time kept:
+   * await p.batchPredict({ model: 'ctr', version: 3, source: { exampleSet: { name: 'clicks_holdout' } }, output: 'ctr_holdout' });
+   */
+  async batchPredict(opts: BatchPredictOptions): Promise<BatchInferenceResult> {
+    const { model, ...rest } = opts;
+    const req: BatchInferenceRequest = { ...rest, model };
+    if (model.includes('@')) {
+      const [name, ref] = parseModelRef(model, opts.version ?? opts.alias);
+      req.model = name;
+      if (typeof ref === 'string' && !/^v?[0-9]+$/.test(ref)) {
+        if (ref !== 'latest') req.alias = ref;
+      } else req.version = Number(String(ref).replace(/^v/, ''));
+    }
+    const job = await this.follow(await this.client.batchPredict(req), `Batch inference ${model} -> ${opts.output}`);
+    return job.result as BatchInferenceResult;
   }
 
   /**

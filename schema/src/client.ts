@@ -284,6 +284,15 @@ export class PlinthClient {
     }
   }
 
+  /**
+   * Starts a batch inference job (202: the job); its result, once it succeeds, is the
+   * `BatchInferenceResult` manifest. Unknown models, sources or a push view that does not fit
+   * are answered at once (4xx naming the field).
+   */
+  batchPredict(req: T.BatchInferenceRequest): Promise<T.Job> {
+    return this.request('POST', 'api/v1/batch-predictions', req);
+  }
+
   // Example sets --------------------------------------------------------------------------
   buildExampleSet(spec: T.ExampleSetSpec): Promise<T.Job> {
     return this.request('POST', 'api/v1/example-sets', spec);

@@ -217,6 +217,15 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         ok: [202, ref('job.json')],
       }),
     },
+    '/api/v1/batch-predictions': {
+      post: op({
+        operationId: 'batchPredict',
+        summary:
+          'Score a model version over an example set or an entity list into Parquet parts (and optionally the online store), resumable in chunks (a job; its result is the manifest)',
+        body: ref('batch-inference.json', 'BatchInferenceRequest'),
+        ok: [202, ref('job.json')],
+      }),
+    },
     '/api/v1/jobs': {
       get: op({ operationId: 'listJobs', summary: 'Jobs, newest first', ok: [200, items(ref('job.json'))] }),
     },

@@ -35,6 +35,8 @@ export interface DocumentTypes {
   'evaluate-request': T.EvaluateRequest;
   'archive-request': T.ArchiveRequest;
   'model-predict-request': T.ModelPredictRequest;
+  'batch-inference-request': T.BatchInferenceRequest;
+  'batch-inference-result': T.BatchInferenceResult;
 }
 export type DocumentKind = keyof DocumentTypes;
 
@@ -66,6 +68,8 @@ const schemaRefs: Record<DocumentKind, string> = {
   'evaluate-request': 'model-alias.json#/$defs/EvaluateRequest',
   'archive-request': 'model-alias.json#/$defs/ArchiveRequest',
   'model-predict-request': 'model-alias.json#/$defs/ModelPredictRequest',
+  'batch-inference-request': 'batch-inference.json#/$defs/BatchInferenceRequest',
+  'batch-inference-result': 'batch-inference.json',
 };
 
 export const documentKinds = Object.keys(schemaRefs) as DocumentKind[];

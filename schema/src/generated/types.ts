@@ -31,6 +31,9 @@ export type TensorShape = (number | string)[];
 export type RunStatus = "running" | "finished" | "failed" | "killed";
 
 export interface PlinthSchemas {
+  BatchInferenceResult?: BatchInferenceResult;
+  BatchInferenceSource?: BatchInferenceSource;
+  BatchInferenceRequest?: BatchInferenceRequest;
   Tags?: Tags;
   Field?: Field;
   VersionRef?: VersionRef;
@@ -108,6 +111,131 @@ export interface PlinthSchemas {
   ColumnStatistics?: ColumnStatistics;
   Histogram?: Histogram;
   TopValue?: TopValue;
+}
+/**
+ * A committed batch inference: predictions of one model version over an example set or an entity list, as Parquet parts in the offline store. This document is the manifest, written last: a reader that finds it finds every part whole.
+ */
+export interface BatchInferenceResult {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  model: string;
+  version: number;
+  /**
+   * The alias the version was resolved from, when the request named one.
+   */
+  alias?: string;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  output: string;
+  jobId: string;
+  source: BatchInferenceSource;
+  /**
+   * URI of the folder holding the parts (file:// or s3://).
+   */
+  location: string;
+  /**
+   * URI of this manifest.
+   */
+  manifest: string;
+  /**
+   * URIs of the Parquet parts, in row order.
+   */
+  files: string[];
+  parts: {
+    /**
+     * Object-store key of the part.
+     */
+    key: string;
+    rows: number;
+    bytes: number;
+    scoredAt: string;
+  }[];
+  rows: number;
+  /**
+   * Columns of every part: entity keys (and an example set's timestamp), model, version, scored_at, then one per pipeline output ([N, k] outputs are lists).
+   */
+  columns: {
+    name: string;
+    /**
+     * DuckDB/Parquet type, e.g. BIGINT, DOUBLE, VARCHAR, DOUBLE[].
+     */
+    type: string;
+    role: "key" | "timestamp" | "model" | "output";
+  }[];
+  pushedToOnline?: {
+    /**
+     * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+     */
+    view: string;
+    features: string[];
+    /**
+     * Online rows written by this job (counted over all of its attempts' chunks).
+     */
+    written: number;
+    skippedOlder: number;
+  };
+  committedAt: string;
+}
+/**
+ * Give exactly one of exampleSet and entities.
+ */
+export interface BatchInferenceSource {
+  /**
+   * Score every row of an example set: the pipeline's inputs are its columns.
+   */
+  exampleSet?: {
+    /**
+     * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+     */
+    name: string;
+    /**
+     * Default: the newest version (pinned when the job is queued).
+     */
+    version?: number;
+  };
+  /**
+   * Score every entity of a lake table: online features are read by its join-key columns; request-time inputs take its columns of the same name, else their declared defaults.
+   */
+  entities?: {
+    /**
+     * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+     */
+    dataSource: string;
+  };
+}
+export interface BatchInferenceRequest {
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  model: string;
+  /**
+   * Default: the newest version.
+   */
+  version?: number;
+  /**
+   * Score with the version this alias points at (instead of a version number).
+   */
+  alias?: string;
+  source: BatchInferenceSource;
+  /**
+   * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+   */
+  output: string;
+  /**
+   * Rows per part. Each part is committed on its own: a retried job skips the parts already committed.
+   */
+  chunkRows?: number;
+  /**
+   * Also write each part's outputs to the online store under this feature view (its entity must be the scored rows', its features named like pipeline outputs), event time = scoring time.
+   */
+  pushToOnline?: {
+    /**
+     * Lower-case identifier: letters, digits and underscores, starting with a letter, at most 63 characters.
+     */
+    view: string;
+  };
 }
 export interface Tags {
   [k: string]: string;

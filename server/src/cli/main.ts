@@ -24,6 +24,7 @@ import { ProgressLine } from './progress';
 import { registerOnlineCommands } from './online-commands';
 import { registerRunCommands } from './run-commands';
 import { registerModelCommands } from './model-commands';
+import { registerBatchCommands } from './batch-commands';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
@@ -242,7 +243,7 @@ export function buildProgram(): Command {
 
   withObjectStore(withCommon(program.command('worker')))
     .description(
-      'run background jobs (materialization, example sets) leased from the control plane; pair with `serve --no-jobs`',
+      'run background jobs (materialization, example sets, batch inference) leased from the control plane; pair with `serve --no-jobs`',
     )
     .option('--control-plane <url>', 'control plane URL (env PLINTH_URL)')
     .option('--concurrency <n>', 'jobs run at once', positiveInt, 2)
@@ -528,6 +529,7 @@ export function buildProgram(): Command {
   registerOnlineCommands(program, withCommon, clientOf);
   registerRunCommands(program, withCommon, clientOf);
   registerModelCommands(program, withCommon, clientOf);
+  registerBatchCommands(program, withCommon, clientOf);
   return program;
 }
 

@@ -32,6 +32,7 @@ import { ServingCatalog } from '../featurestore/serving-catalog';
 import { OnlineExpirySweeper } from '../featurestore/online-expiry';
 import { StreamConsumers } from '../featurestore/stream-consumers';
 import { registerDeploymentRoutes } from './deployment-routes';
+import { pinBatchRequest } from '../inference/batch-inference';
 
 const publicRecord = <T>(r: RegistryRecord<T>) => ({
   name: r.name,
@@ -249,6 +250,13 @@ export async function createControlPlane(
   );
 
   registerModelRoutes(app, p, actor);
+
+  // Batch inference: checked and pinned (model version, example-set version) here, run as a job.
+  app.post('/api/v1/batch-predictions', async (req, reply) => {
+    const body = assertValid('batch-inference-request', req.body, 'batch inference request');
+    const pinned = await pinBatchRequest(p, body);
+    return reply.code(202).send(await enqueue('batch-inference', pinned, { subject: pinned.output, maxAttempts: 3 }));
+  });
 
   registerDeploymentRoutes(app, p, actor);
 

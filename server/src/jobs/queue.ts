@@ -18,7 +18,8 @@ export interface JobEnv {
   config: { lakeDir: string };
   objects: ObjectStore;
   online: OnlineStore;
-  meta: Pick<MetadataStore, 'getLatest' | 'putVersion'>;
+  /** `getVersion` reads the pinned model and example-set versions a batch inference scores. */
+  meta: Pick<MetadataStore, 'getLatest' | 'getVersion' | 'putVersion'>;
 }
 
 export function localQueue(meta: MetadataStore): JobQueue {

@@ -44,6 +44,33 @@ export function remoteMeta(client: PlinthClient): JobEnv['meta'] {
         throw e;
       }
     },
+    /** Only what jobs pin by number: model versions and example-set versions (null when absent or deleted). */
+    async getVersion<T>(kind: string, name: string, version: number): Promise<RegistryRecord<T> | null> {
+      const path =
+        kind === 'model'
+          ? `api/v1/models/${encodeURIComponent(name)}/versions/${version}`
+          : kind === 'example-set'
+            ? `api/v1/example-sets/${encodeURIComponent(name)}?version=${version}`
+            : null;
+      if (!path) throw new Error(`a worker cannot read '${kind}' versions`);
+      try {
+        // Both routes answer the document itself: a superset of what the registry stores.
+        const doc = await client.request<T & { createdAt?: string; createdBy?: string }>('GET', path);
+        return {
+          kind,
+          name,
+          version,
+          spec: doc,
+          specHash: '',
+          createdAt: doc.createdAt ?? '',
+          createdBy: doc.createdBy ?? '',
+          deletedAt: null,
+        };
+      } catch (e) {
+        if (e instanceof ProblemError && e.status === 404) return null;
+        throw e;
+      }
+    },
     async putVersion<T>(kind: string, name: string, spec: T): Promise<{ record: RegistryRecord<T>; created: boolean }> {
       if (kind !== 'example-set') throw new Error(`a worker cannot write '${kind}' documents`);
       const r = await client.request<{ version: number; createdAt: string; createdBy: string }>(
