@@ -11,6 +11,9 @@
  *   node load.js answer     --side S --url U --path P --entities N --out FILE
  *       one request of 100 entities, its values per entity written to FILE (the cross-check)
  *   node load.js compare    FILE...   the answers' values compared with the first file's
+ *
+ * throughput and rate also take --bodies FILE (a JSON list of request bodies, as strings) instead
+ * of shared.js's online-feature bodies: bench/inference sends its own (predict requests).
  */
 /* global fetch */
 const { Buffer } = require('node:buffer');
@@ -35,6 +38,7 @@ const { values: a, positionals } = parseArgs({
     duration: { type: 'string', default: '15' },
     out: { type: 'string' },
     warmup: { type: 'string', default: '0' },
+    bodies: { type: 'string' },
   },
 });
 const phase = positionals[0];
@@ -48,6 +52,10 @@ function emit(obj) {
   process.stdout.write(`${JSON.stringify({ phase, side: a.side, entities: per, ...obj })}\n`);
 }
 
+/** The request bodies of a run: --bodies FILE when given, else shared.js's for `per` entities. */
+const requestBodies = () =>
+  a.bodies ? JSON.parse(fs.readFileSync(a.bodies, 'utf8')) : bodies(N, per, per === 1 ? 20_000 : 2_000);
+
 /** Latency summary (ms) of individually recorded response times. */
 function summary(lat) {
   const s = Float64Array.from(lat).sort();
@@ -59,7 +67,7 @@ function summary(lat) {
  * here, so every response time (autocannon's own float measurement) is also kept in an array.
  */
 async function throughput() {
-  const list = bodies(N, per, per === 1 ? 20_000 : 2_000);
+  const list = requestBodies();
   let k = 0;
   const run = (seconds, lat) => {
     const inst = autocannon({
@@ -111,7 +119,7 @@ async function throughput() {
 const MAX_IN_FLIGHT = 256;
 async function rate() {
   const R = Number(a.rate);
-  const list = bodies(N, per, per === 1 ? 20_000 : 2_000).map((b) => Buffer.from(b));
+  const list = requestBodies().map((b) => Buffer.from(b));
   const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
   let next = 0;
   const body = () => list[next++ % list.length];
