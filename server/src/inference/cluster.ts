@@ -44,6 +44,8 @@ export function runPrimary(workers: number, log: Logger): void {
 /** In a worker: the metrics of every worker, summed by the primary. */
 export function clusterMetricsText(registry: Registry): () => Promise<string> {
   AggregatorRegistry.setRegistries([registry]);
+  // Constructing one installs prom-client's worker-side listener that answers the primary.
+  new AggregatorRegistry();
   let next = 0;
   const pending = new Map<number, { resolve(t: string): void; reject(e: Error): void }>();
   process.on('message', (msg: { type?: string; id?: number; text?: string; error?: string }) => {

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Deployment, ExampleSet, ModelVersion, PredictResponse } from '@plinth/schema';
-import { connect, pipelineSpec, splitByTime, train, type Plinth } from '@plinth/kernel-lib';
-import { http, materializeAll, startTestPlatform, type TestPlatform } from '../test-support/platform';
+import type { Deployment, ModelVersion, PredictResponse } from '@plinth/schema';
+import type { Plinth } from '@plinth/kernel-lib';
+import { http, type TestPlatform } from '../test-support/platform';
+import { startCtrFixture } from '../test-support/ctr-fixture';
 import { OfflineEngine, literal } from '../offline/duckdb';
 
 /**
@@ -15,17 +16,9 @@ import { OfflineEngine, literal } from '../offline/duckdb';
 let t: TestPlatform;
 let p: Plinth;
 let inferUrl: string;
-let es: ExampleSet;
 let v1: ModelVersion;
 let v2: ModelVersion;
 let instances: { user_id: number; product_id: number }[];
-
-async function trainAndPublish(C: number): Promise<ModelVersion> {
-  const table = await p.loadExampleSet(es.name, es.version);
-  const { train: tr, test } = splitByTime(table, 0.8);
-  const result = train({ data: tr, validation: test, C, display: false });
-  return p.publish('ctr', pipelineSpec('ctr', result), result, { exampleSet: es, referenceData: test });
-}
 
 const predict = async (name: string, body: unknown) => {
   const r = await http(inferUrl, 'POST', `/v1/predict/${name}`, body);
@@ -49,24 +42,11 @@ const dataDir = () => t.config.dataDir;
 
 beforeAll(async () => {
   // pollMs of a minute: anything faster than that came through the control plane's notification.
-  t = await startTestPlatform({
-    applyDemo: true,
-    inference: true,
-    pollMs: 60_000,
-    inferenceOptions: { predictionLog: { flushMs: 60_000 } },
-  });
+  const f = await startCtrFixture({ pollMs: 60_000, inferenceOptions: { predictionLog: { flushMs: 60_000 } } });
+  ({ t, p, instances } = f);
   inferUrl = t.infer!.url;
-  p = connect({ url: t.url, inferenceUrl: inferUrl });
-  await materializeAll(t.client, ['user_features', 'product_features', 'clicks']);
-  es = await p.buildExampleSet({
-    name: 'clicks_train',
-    labelView: 'clicks',
-    features: ['user_features', 'product_features'],
-  });
-  const rows = (await p.loadExampleSet(es.name)).toArray().slice(-60) as { user_id: bigint; product_id: bigint }[];
-  instances = rows.map((r) => ({ user_id: Number(r.user_id), product_id: Number(r.product_id) }));
-  v1 = await trainAndPublish(1.0);
-  v2 = await trainAndPublish(0.001);
+  v1 = await f.publish(1.0);
+  v2 = await f.publish(0.001);
 });
 afterAll(async () => {
   await t?.close();

@@ -77,6 +77,8 @@ export async function createInferenceServer(opts: InferenceOptions): Promise<Inf
     status: 'ok',
     version: VERSION,
     role: 'inference',
+    // Which worker process answered (with --workers, the port is shared).
+    pid: process.pid,
     models: cache.list().map((s) => ({
       deployment: s.deployment.name,
       model: s.primary.model.name,

@@ -301,19 +301,30 @@ export function installV2Routes(
       outputs: outputsOf(m),
     };
   };
-  app.get<P>('/v2/models/:name', metadata);
-  app.get<P>('/v2/models/:name/versions/:version', metadata);
-
-  const ready = async (req: { params: P['Params'] }, reply: FastifyReply) => {
-    const s = cache.get(req.params.name);
-    const ok = !!s && (req.params.version === undefined || servedVersions(s).includes(req.params.version));
-    return reply.code(ok ? 200 : 404).send({ name: req.params.name, ready: ok });
-  };
-  app.get<P>('/v2/models/:name/ready', ready);
-  app.get<P>('/v2/models/:name/versions/:version/ready', ready);
-
   // Bodies are JSON optionally followed by binary tensors: parsed here, whatever the content type says.
   app.register(async (scope) => {
+    // v2 clients read an error's message from `error` (tritonclient fails to decode it otherwise):
+    // the problem document carries it too.
+    scope.addHook('onSend', async (_req, reply, payload) => {
+      if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
+      try {
+        const doc = JSON.parse(payload) as { detail?: string; title?: string };
+        return JSON.stringify({ ...doc, error: doc.detail ?? doc.title });
+      } catch {
+        return payload;
+      }
+    });
+    scope.get<P>('/v2/models/:name', metadata);
+    scope.get<P>('/v2/models/:name/versions/:version', metadata);
+
+    const ready = async (req: { params: P['Params'] }, reply: FastifyReply) => {
+      const s = cache.get(req.params.name);
+      const ok = !!s && (req.params.version === undefined || servedVersions(s).includes(req.params.version));
+      return reply.code(ok ? 200 : 404).send({ name: req.params.name, ready: ok });
+    };
+    scope.get<P>('/v2/models/:name/ready', ready);
+    scope.get<P>('/v2/models/:name/versions/:version/ready', ready);
+
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     const infer = async (

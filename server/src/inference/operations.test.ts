@@ -1,0 +1,177 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type { PredictResponse } from '@plinth/schema';
+import { openOnlineStore } from '@plinth/kernel-lib';
+import { closeObjectStore, openObjectStore } from '../platform';
+import { http, type TestPlatform } from '../test-support/platform';
+import { startCtrFixture } from '../test-support/ctr-fixture';
+import { createInferenceServer, type InferenceOptions, type InferenceServer } from './server';
+
+/**
+ * Operating the inference tier: graceful drain, the prediction log's bound and drop counter,
+ * request timeouts, and `plinth infer --workers 2` as a real multi-process server (shared
+ * port, metrics summed over the workers, SIGTERM drains and exits).
+ */
+let t: TestPlatform;
+let instances: { user_id: number; product_id: number }[];
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  const f = await startCtrFixture({}, 40);
+  ({ t, instances } = f);
+  const v = await f.publish(1.0);
+  await f.p.deploy('ctr', { model: 'ctr', version: v.version });
+});
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+  await t?.close();
+});
+
+/** Another inference server in this process on the same stores, with its own options. */
+async function extraServer(opts: Partial<InferenceOptions>): Promise<{ srv: InferenceServer; url: string }> {
+  const online = await openOnlineStore(t.config.onlineStore, { readOnly: true });
+  const objects = openObjectStore(t.config);
+  const srv = await createInferenceServer({
+    controlPlaneUrl: t.url,
+    online,
+    objects,
+    log: pino({ level: 'silent' }),
+    pollMs: 100,
+    ...opts,
+  });
+  await srv.app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = srv.app.server.address() as { port: number };
+  await srv.cache.refresh();
+  let closed = false;
+  const close = async () => {
+    if (!closed) await srv.close();
+    closed = true;
+    await online.close();
+    closeObjectStore(objects);
+  };
+  closers.push(close);
+  return { srv, url: `http://127.0.0.1:${addr.port}` };
+}
+
+describe('operations', () => {
+  it('drains on shutdown: requests in flight are answered and logged', async () => {
+    // Requests wait 100 ms to be batched, so they are surely in flight when close() starts.
+    const { srv, url } = await extraServer({ batch: { maxWaitMs: 100 }, predictionLog: { flushMs: 60_000 } });
+    const written = () => srv.metrics.logWritten.get().then((m) => m.values[0]?.value ?? 0);
+    // One connection each, so every request has reached the server before close() starts.
+    const sent = instances.map((x) =>
+      http(url, 'POST', '/v1/predict/ctr', { instances: [x] }, { connection: 'close' }),
+    );
+    const connections = () => new Promise<number>((r) => srv.app.server.getConnections((_e, n) => r(n)));
+    while ((await connections()) < instances.length) await new Promise((r) => setTimeout(r, 5));
+    await srv.close();
+    const answers = await Promise.all(sent);
+    expect(answers.map((a) => a.status)).toEqual(instances.map(() => 200));
+    // Everything answered was written out by close(), nothing dropped.
+    expect(await written()).toBe(instances.length);
+    expect((await srv.metrics.logDropped.get()).values[0]?.value ?? 0).toBe(0);
+    await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();
+  });
+
+  it('drops and counts predictions beyond the log bound, never failing the request', async () => {
+    const { url } = await extraServer({ predictionLog: { maxPendingRows: 3, flushMs: 60_000 } });
+    const r = await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 5) });
+    expect(r.status).toBe(200);
+    expect((r.body as PredictResponse).predictions).toHaveLength(5);
+    const text = (await http(url, 'GET', '/metrics')).body as string;
+    expect(text).toMatch(/plinth_prediction_log_dropped_total 5\b/);
+    expect(text).toMatch(/plinth_prediction_log_pending_rows 0\b/);
+  });
+
+  it('answers 503 when a prediction misses its time limit, and keeps serving', async () => {
+    const { url } = await extraServer({ timeoutMs: 5, batch: { maxWaitMs: 200 }, predictionLog: false });
+    const r = await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 1) });
+    expect(r.status).toBe(503);
+    expect(r.body).toMatchObject({ title: 'Prediction timed out' });
+    expect((await http(url, 'GET', '/v2/health/live')).status).toBe(200);
+  });
+
+  it('refuses bodies over the size limit with a 413', async () => {
+    const { url } = await extraServer({ bodyLimit: 1024, predictionLog: false });
+    const big = { instances: Array.from({ length: 100 }, (_, i) => ({ user_id: i, product_id: i })) };
+    const r = await http(url, 'POST', '/v1/predict/ctr', big);
+    expect(r.status).toBe(413);
+    expect((await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 1) })).status).toBe(200);
+  });
+});
+
+describe('plinth infer --workers 2', () => {
+  it('serves from two processes on one port, sums their metrics, and drains on SIGTERM', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const bin = path.resolve(__dirname, '..', '..', 'bin', 'plinth.js');
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'infer',
+        '--workers',
+        '2',
+        '--data-dir',
+        t.config.dataDir,
+        '--infer-port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--control-plane',
+        t.url,
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = ''; // and stdout: the log
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const pids = new Set<number>();
+      const deadline = Date.now() + 30_000;
+      // Both workers up and serving ctr (connections are spread over the workers).
+      while (pids.size < 2) {
+        if (Date.now() > deadline) throw new Error(`workers did not come up: ${stderr}`);
+        const h = await fetch(`${url}/v1/health`, { headers: { connection: 'close' } })
+          .then((r) => r.json() as Promise<{ pid: number; models: unknown[] }>)
+          .catch(() => null);
+        if (h && h.models.length) pids.add(h.pid);
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(pids.has(child.pid!)).toBe(false);
+      const n = 40;
+      const answers = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          fetch(`${url}/v1/predict/ctr`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', connection: 'close' },
+            body: JSON.stringify({ instances: [instances[i % instances.length]] }),
+          }).then((r) => r.status),
+        ),
+      );
+      expect(answers).toEqual(Array.from({ length: n }, () => 200));
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const total = [...text.matchAll(/plinth_inference_requests_total\{[^}]*status="200"\} (\d+)/g)].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+      // Summed over both workers, whichever answered /metrics.
+      expect(total, text + stderr).toBe(n);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/"level":(50|60)/);
+  });
+});
