@@ -41,7 +41,6 @@ step() { echo "== $1" >&2; shift; "$@" | tee -a "$out"; }
 monitor="${out%.jsonl}.monitor.jsonl"
 timeout "$limit" node "$root/bench/monitor.js" --root $$ --seconds "$limit" > "$monitor" &
 monitor_pid=$!
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 plinth=(node "$root/server/bin/plinth.js")
 
 # Servers started here, stopped on exit; `timeout` stops each (its process group) by itself should this script die.
@@ -55,15 +54,6 @@ cleanup() {
   stop "$monitor_pid"
 }
 trap cleanup EXIT
-wait_http() { # url, what, pid
-  for _ in $(seq 1 240); do
-    if curl -sf -o /dev/null "$1"; then return 0; fi
-    kill -0 "$3" 2>/dev/null || { echo "$2 exited before it answered $1" >&2; return 1; }
-    sleep 0.5
-  done
-  echo "$2 did not answer $1 within 120 s" >&2
-  return 1
-}
 
 # The data: bench/online-store's 50-feature view, materialized into LMDB and into a redis-server.
 step "generating $entities entities x 50 features (bench/online-store)" \
@@ -92,14 +82,26 @@ ort_node_v="$(cd "$root/kernel-lib" && node -p "require('onnxruntime-node/packag
 autocannon_v="$(cd "$root" && node -p "require('autocannon/package.json').version")"
 echo "{\"phase\":\"env\",\"scale\":\"$scale\",\"entities\":$entities,\"seconds\":$dur,\"connections\":[$(IFS=,; echo "${connection_counts[*]}")],\"cpus\":$(nproc),\"workers\":$workers,\"workers_flag\":$([ "$workers" = 2 ] && echo true || echo false),\"batching_flags\":$batching,\"infer_flags\":\"${infer_flags[*]}\",\"node\":\"$(node --version)\",\"python\":\"$("$py" --version)\",\"mlflow\":\"$mlflow_v\",\"onnxruntime_python\":\"$ort_py_v\",\"pandas\":\"$pandas_v\",\"onnxruntime_node\":\"$ort_node_v\",\"autocannon\":\"$autocannon_v\",\"redis\":\"$(redis-server --version | sed 's/ sha=.*//')\"}" >> "$out"
 
+start_infer() { # side, port, extra flags...
+  local side="$1" port="$2"; shift 2
+  echo "== starting plinth infer ($side${infer_flags[*]:+, ${infer_flags[*]}}) on 127.0.0.1:$port" >&2
+  timeout "$limit" "${plinth[@]}" infer --data-dir "$data/plinth" --host 127.0.0.1 --infer-port "$port" \
+    --control-plane "$cp_url" --log-level warn "${infer_flags[@]}" "$@" > "$data/logs/$side.log" 2>&1 &
+  infer_pid=$!
+  pids+=("$infer_pid")
+  wait_http "http://127.0.0.1:$port/v2/health/ready" "$side" "$infer_pid"
+}
 cp_port="$(free_port)"
+lmdb_port="$(free_port)"
 echo "== starting Plinth's control plane on 127.0.0.1:$cp_port" >&2
-timeout "$limit" "${plinth[@]}" serve --data-dir "$data/plinth" --host 127.0.0.1 --port "$cp_port" --log-level warn \
-  --no-streams > "$data/logs/serve.log" 2>&1 &
+# --infer-port: deploy runs its sanity test on the inference tier there (the LMDB one, started next).
+timeout "$limit" "${plinth[@]}" serve --data-dir "$data/plinth" --host 127.0.0.1 --port "$cp_port" \
+  --infer-port "$lmdb_port" --log-level warn --no-streams > "$data/logs/serve.log" 2>&1 &
 cp_pid=$!
 pids+=("$cp_pid")
 cp_url="http://127.0.0.1:$cp_port"
 wait_http "$cp_url/api/v1/health" "control plane" "$cp_pid"
+start_infer plinth-lmdb "$lmdb_port"
 step "Plinth: train the GBT, publish it (online inputs from user_stats), deploy it" \
   node "$here/plinth.js" deploy --data "$data" --url "$cp_url" --entities "$entities" --rows "$train_rows" --requests "$requests"
 
@@ -135,25 +137,20 @@ load_server() { # side, base url, path, body prefix
   done
 }
 
-infer_server() { # side, extra flags...
-  local side="$1"; shift
-  local port; port="$(free_port)"
-  echo "== starting plinth infer ($side${infer_flags[*]:+, ${infer_flags[*]}}) on 127.0.0.1:$port" >&2
-  timeout "$limit" "${plinth[@]}" infer --data-dir "$data/plinth" --host 127.0.0.1 --infer-port "$port" \
-    --control-plane "$cp_url" --log-level warn "${infer_flags[@]}" "$@" > "$data/logs/$side.log" 2>&1 &
-  local pid=$!
-  pids+=("$pid")
-  wait_http "http://127.0.0.1:$port/v2/health/ready" "$side" "$pid"
+serve_and_load() { # side, port, extra flags...
+  local side="$1" port="$2"
+  [ -n "${infer_pid:-}" ] || start_infer "$@"
   # Ready = it has the deployment list; wait until the model itself is loaded.
   for _ in $(seq 1 120); do
     curl -sf "http://127.0.0.1:$port/v1/health" | grep -q '"bench_inference"' && break
     sleep 0.5
   done
   load_server "$side" "http://127.0.0.1:$port" /v1/predict/bench_inference plinth
-  stop "$pid"
+  stop "$infer_pid"
+  infer_pid=
 }
-infer_server plinth-lmdb
-infer_server plinth-redis --online-store "$redis_url"
+serve_and_load plinth-lmdb "$lmdb_port"
+serve_and_load plinth-redis "$(free_port)" --online-store "$redis_url"
 
 step "MLflow: the same ONNX bytes as an MLflow model (pyfunc over onnxruntime)" \
   "$py" "$here/mlflow_side.py" save --model "$data/inference/model.onnx" --out "$data/mlflow-model"

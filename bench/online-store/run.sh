@@ -36,7 +36,6 @@ step() { echo "== $1" >&2; shift; "$@" | tee -a "$out"; }
 # What else keeps the machine busy meanwhile (report.js marks the runs it disturbed).
 monitor="${out%.jsonl}.monitor.jsonl"
 node "$here/../monitor.js" --root $$ --seconds "$limit" > "$monitor" &
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
 # Servers started here, stopped on exit; `timeout` stops each by itself should this script die.
 pids=()
@@ -46,15 +45,6 @@ stop_all() {
   pids=()
 }
 trap stop_all EXIT
-wait_http() { # url, what, pid
-  for _ in $(seq 1 240); do
-    if curl -sf -o /dev/null "$1"; then return 0; fi
-    kill -0 "$3" 2>/dev/null || { echo "$2 exited before it answered $1" >&2; return 1; }
-    sleep 0.5
-  done
-  echo "$2 did not answer $1 within 120 s" >&2
-  return 1
-}
 
 step "generating $entities entities x 50 features (one Parquet file)" node "$here/plinth.js" gen --data "$data" --entities "$entities"
 mkdir -p "$data/logs"
