@@ -838,12 +838,14 @@ export class Plinth {
     return items;
   }
 
-  /** Marks the progress display as refused before the error reaches the notebook. */
+  /** Marks the progress display as refused (a 4xx) or failed before the error reaches the notebook. */
   private async refusable<T>(bar: Progress, call: Promise<T>): Promise<T> {
     try {
       return await call;
     } catch (e) {
-      bar.update(0.1, `refused: ${e instanceof ProblemError ? e.problem.title : (e as Error).message}`);
+      const what =
+        e instanceof ProblemError ? `${e.status < 500 ? 'refused' : 'failed'}: ${e.problem.title}` : 'failed';
+      bar.update(0.1, `${what} (see the error below)`);
       throw e;
     }
   }
