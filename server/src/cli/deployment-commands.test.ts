@@ -2,9 +2,10 @@
  * Deployments from the real `plinth` CLI (server/bin/plinth.js -> server/dist, built by vitest's
  * global setup) and from kernel-lib: deploy, list, canary, promote, history, rollback and
  * refusals against a real control plane and inference tier; kernel-lib's deploy/rollback must
- * resolve only once the tier serves the new state.
+ * resolve only once the tier serves the new state; and the docs' tritonclient example (test venv).
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,5 +212,24 @@ describe('kernel-lib deploy, rollback, promoteCanary, deploymentHistory', () => 
     expect(err).toBeInstanceOf(ProblemError);
     expect((err as ProblemError).problem).toMatchObject({ status: 409, title: 'Online features stale' });
     expect(await served('ctr')).toMatchObject({ version: 2 });
+  });
+});
+
+describe('docs/deployments.md', () => {
+  it("the tritonclient example gets the JSON route's numbers over v2 binary tensors", async () => {
+    // The example as the docs give it, against this tier; needs the test venv (npm run test:all).
+    const venv = process.env.PLINTH_VENV ?? path.resolve(__dirname, '../../../.venv');
+    const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/deployments.md'), 'utf8');
+    const example = /```python\n([\s\S]*?)```/.exec(doc)![1].replace('127.0.0.1:8788', new URL(t.infer!.url).host);
+    const { stdout } = await promisify(execFile)(path.join(venv, 'bin', 'python'), ['-c', example]);
+    const fromTriton = (stdout.match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? []).map(Number);
+    const json = await p.predict('ctr', [
+      { user_id: 7, product_id: 3 },
+      { user_id: 8, product_id: 3 },
+    ]);
+    expect(fromTriton).toHaveLength(2);
+    fromTriton.forEach((x, i) =>
+      expect(Math.abs(x - (json.predictions[i].outputs.probability as number))).toBeLessThan(1e-6),
+    );
   });
 });
