@@ -117,6 +117,8 @@ describe('examples/quickstart.ipynb', () => {
     // Progress and tables are rich displays, not just text.
     const html = outputs.map((o) => text(o.data?.['text/html'])).join('\n');
     expect(html).toContain('Materializing user_activity');
+    // deploy shows the tier's sanity test, then what the tier serves once it has switched.
+    expect(html).toMatch(/Deploying click_model: click_model@\d+[\s\S]*serving click_model@\d+/);
     expect(html).toContain('Inference tier (HTTP) vs. notebook (local ONNX)');
 
     const line = outputs

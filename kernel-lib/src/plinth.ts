@@ -11,6 +11,8 @@ import {
   type DefinitionSet,
   type DatasetStatistics,
   type Deployment,
+  type DeploymentRevision,
+  type DeployRequest,
   type ExampleSet,
   type ExampleSetSpec,
   type Job,
@@ -36,7 +38,7 @@ import {
   type StatisticsOptions,
   type ViewMetadata,
 } from '@plinth/schema';
-import { progress } from './display';
+import { progress, type Progress } from './display';
 import { exampleSetOf, readParquetAsArrow, readParquetBatches } from './example-store';
 import { compilePipelineDocument, referenceExamplesOf } from './pipeline/document';
 import { outputRows, PipelineSession, type OutputTensor, type OutputValue, type PipelineInputs } from './onnx/runtime';
@@ -191,6 +193,60 @@ export class LocalPipeline {
     const out = outputRows(await this.session.runTyped(columns));
     return instances.map((_, i) => ({ outputs: out[i], featureStatuses: statuses[i] }));
   }
+}
+
+/** One deployment as the inference tier's GET /v1/health lists it. */
+interface TierModel {
+  deployment: string;
+  model: string;
+  version: number;
+  canary?: { version: number; share: number };
+  shadow?: { version: number };
+}
+
+/** Whether the tier serves exactly the deployment's state: its primary, and its canary and shadow or none. */
+function servesState(m: TierModel, d: Deployment): boolean {
+  return (
+    m.model === d.model &&
+    m.version === d.version &&
+    m.canary?.version === d.canary?.version &&
+    m.canary?.share === d.canary?.share &&
+    m.shadow?.version === d.shadow?.version
+  );
+}
+
+/** `ctr@3`, `ctr@3 + canary v4 at 10%`, `ctr@3 + shadow v5`. */
+function stateOf(d: Deployment): string {
+  return (
+    `${d.model}@${d.version}` +
+    (d.canary ? ` + canary v${d.canary.version} at ${Math.round(d.canary.share * 1000) / 10}%` : '') +
+    (d.shadow ? ` + shadow v${d.shadow.version}` : '')
+  );
+}
+
+/**
+ * A deployment's history as table rows (newest first): revision, action, version, canary,
+ * shadow, when, by, reason, and `*` on the live state. `plinth deployments history` prints the same.
+ *
+ * @example
+ * const { items } = await p.client.deploymentHistory('ctr');
+ * showTable(deploymentHistoryRows(items));
+ */
+export function deploymentHistoryRows(items: DeploymentRevision[]): Record<string, string>[] {
+  return items.map((h) => {
+    const d = h.deployment;
+    return {
+      revision: String(h.revision),
+      action: d.action ?? 'deploy',
+      version: `${d.model}@${d.version}${d.alias ? ` (${d.alias})` : ''}`,
+      canary: d.canary ? `v${d.canary.version} ${Math.round(d.canary.share * 1000) / 10}%` : '',
+      shadow: d.shadow ? `v${d.shadow.version}` : '',
+      when: h.createdAt.slice(0, 19).replace('T', ' '),
+      by: h.createdBy,
+      reason: d.reason ?? '',
+      live: h.live ? '*' : '',
+    };
+  });
 }
 
 /**
@@ -709,40 +765,136 @@ export class Plinth {
   }
 
   /**
-   * Deploys a model version to the inference tier under `name` (sanity-tested first) and
-   * waits until the inference tier serves it.
+   * Deploys a model version under `name` in one call and waits until the inference tier serves
+   * it, showing progress. The control plane first has the inference tier load the version and
+   * replay its reference examples there, and checks that the online features it reads are
+   * materialized, fresh (no older than `maxStalenessSeconds`, by default each view's TTL) and
+   * present in the tier's online store; a refusal throws a ProblemError (409 'Sanity test
+   * failed', 'Online features stale', 'Online features missing', ...; 503 when the tier is
+   * unreachable) and changes nothing. `mode: 'canary'` serves the version beside the current one
+   * for `share` of the requests; `mode: 'shadow'` runs it on copies of requests, answering none.
    *
    * @example
-   * const d = await p.deploy('ctr', { model: 'ctr', version: v.version });
+   * const d = await p.deploy('ctr', { model: 'ctr', version: v.version, reason: 'beats v2 on holdout' });
+   * await p.deploy('ctr', { model: 'ctr', alias: 'production' });
+   * await p.deploy('ctr', { model: 'ctr', version: 4, mode: 'canary', share: 0.1, maxStalenessSeconds: 3600 });
    */
-  async deploy(name: string, req: { model: string; version?: number }, timeoutMs = 30_000): Promise<Deployment> {
-    const d = await this.client.deploy(name, req);
+  async deploy(name: string, req: DeployRequest, timeoutMs = 30_000): Promise<Deployment> {
+    const which = req.alias ? `@${req.alias}` : req.version !== undefined ? `@${req.version}` : ' (newest version)';
+    const mode = req.mode && req.mode !== 'replace' ? ` as ${req.mode}` : '';
+    const bar = progress(`Deploying ${name}: ${req.model}${which}${mode}`);
+    bar.update(0.1, 'sanity test and feature checks on the inference tier ...');
+    const d = await this.refusable(bar, this.client.deploy(name, req));
+    const tested = d.canary?.sanity ?? d.shadow?.sanity ?? d.sanity;
+    const passed = tested?.examples
+      ? `sanity test passed on the tier (${tested.examples} examples, max |diff| ${tested.maxAbsDiff ?? 0})`
+      : 'checks passed (no reference examples to replay)';
+    const views = d.freshness?.length ? `; features fresh: ${d.freshness.map((f) => f.view).join(', ')}` : '';
+    return this.untilServed(d, bar, `${passed}${views}`, timeoutMs);
+  }
+
+  /**
+   * Rolls a deployment back in one call and waits until the inference tier serves the result:
+   * a canary or shadow is ended (the primary version stays); otherwise the deployment goes back
+   * to the newest earlier state that served a different version (loaded on the tier first).
+   *
+   * @example
+   * await p.rollback('ctr', 'v4 lowers click-through');
+   */
+  async rollback(name: string, reason?: string, timeoutMs = 30_000): Promise<Deployment> {
+    const bar = progress(`Rolling back ${name}`);
+    bar.update(0.1, 'asking the control plane ...');
+    const d = await this.refusable(bar, this.client.rollbackDeployment(name, reason ? { reason } : {}));
+    return this.untilServed(d, bar, `now ${stateOf(d)}`, timeoutMs);
+  }
+
+  /**
+   * The canary of a deployment takes all traffic (it was sanity-tested when it became the
+   * canary); waits until the inference tier serves it alone.
+   *
+   * @example
+   * await p.deploy('ctr', { model: 'ctr', version: 4, mode: 'canary', share: 0.1 });
+   * // ... watch it for a while, then:
+   * await p.promoteCanary('ctr', 'canary CTR +2% over a day');
+   */
+  async promoteCanary(name: string, reason?: string, timeoutMs = 30_000): Promise<Deployment> {
+    const bar = progress(`Promoting the canary of ${name}`);
+    bar.update(0.1, 'asking the control plane ...');
+    const d = await this.refusable(bar, this.client.promoteCanary(name, reason ? { reason } : {}));
+    return this.untilServed(d, bar, `now ${stateOf(d)}`, timeoutMs);
+  }
+
+  /**
+   * Every state a deployment has had, newest first (deploys, canaries, shadows, promotions and
+   * rollbacks, with who and why), shown as a table; the live state is marked.
+   *
+   * @example
+   * const items = await p.deploymentHistory('ctr');
+   * items[0].deployment.version; // what serves now
+   */
+  async deploymentHistory(name: string): Promise<DeploymentRevision[]> {
+    const { items } = await this.client.deploymentHistory(name);
+    showTable(deploymentHistoryRows(items), `Deployment history of ${name}`);
+    return items;
+  }
+
+  /** Marks the progress display as refused (a 4xx) or failed before the error reaches the notebook. */
+  private async refusable<T>(bar: Progress, call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (e) {
+      const what =
+        e instanceof ProblemError ? `${e.status < 500 ? 'refused' : 'failed'}: ${e.problem.title}` : 'failed';
+      bar.update(0.1, `${what} (see the error below)`);
+      throw e;
+    }
+  }
+
+  /** Polls the inference tier's /v1/health until it serves exactly what `d` says (primary, canary, shadow). */
+  private async untilServed(d: Deployment, bar: Progress, checked: string, timeoutMs: number): Promise<Deployment> {
+    bar.update(0.5, `${checked}; waiting for the inference tier to switch ...`);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const h = await this.inference.request<{ models: { deployment: string; version: number }[] }>(
-          'GET',
-          'v1/health',
-        );
-        if (h.models.some((m) => m.deployment === name && m.version === d.version)) return d;
+        const h = await this.inference.request<{ models: TierModel[] }>('GET', 'v1/health');
+        const m = h.models.find((x) => x.deployment === d.name);
+        if (m && servesState(m, d)) {
+          bar.done(`${checked} ... serving ${stateOf(d)}`);
+          return d;
+        }
       } catch {
         // the inference tier may be restarting
       }
-      if (Date.now() > deadline)
-        throw new Error(`the inference tier did not load ${d.model}@${d.version} within ${timeoutMs / 1000}s`);
-      await new Promise((r) => setTimeout(r, 250));
+      if (Date.now() > deadline) {
+        bar.update(0.5, `the inference tier did not switch within ${timeoutMs / 1000}s`);
+        throw new Error(
+          `the control plane committed ${d.name} = ${stateOf(d)}, but the inference tier at ${this.inference.baseUrl} ` +
+            `did not serve it within ${timeoutMs / 1000}s (see its /v1/health)`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
   /**
-   * Calls the inference tier's predict route of a deployment.
+   * Calls the inference tier's predict route of a deployment; `experiment` is kept with each
+   * prediction in the prediction log (and echoed in the answer).
    *
    * @example
    * const r = await p.predict('ctr', [{ user_id: 7, product_id: 3 }]);
    * r.predictions[0].outputs.probability;
+   * r.variant; // 'primary', or 'canary' when the canary answered
+   * await p.predict('ctr', [{ user_id: 7, product_id: 3 }], { experiment: 'ranking_v2' });
    */
-  predict(deployment: string, instances: Record<string, string | number | boolean | null>[]): Promise<PredictResponse> {
-    return this.inference.predict(deployment, { instances });
+  predict(
+    deployment: string,
+    instances: Record<string, string | number | boolean | null>[],
+    opts: { experiment?: string } = {},
+  ): Promise<PredictResponse> {
+    return this.inference.predict(deployment, {
+      instances,
+      ...(opts.experiment !== undefined ? { experiment: opts.experiment } : {}),
+    });
   }
 
   /**

@@ -25,6 +25,7 @@ import { registerOnlineCommands } from './online-commands';
 import { registerRunCommands } from './run-commands';
 import { registerModelCommands } from './model-commands';
 import { registerBatchCommands } from './batch-commands';
+import { registerDeploymentCommands } from './deployment-commands';
 import { JobRunner } from '../jobs/runner';
 import { jobHandlers } from '../jobs/handlers';
 import { remoteMeta, remoteQueue } from '../jobs/remote';
@@ -530,6 +531,7 @@ export function buildProgram(): Command {
   registerRunCommands(program, withCommon, clientOf);
   registerModelCommands(program, withCommon, clientOf);
   registerBatchCommands(program, withCommon, clientOf);
+  registerDeploymentCommands(program, withCommon, clientOf);
   return program;
 }
 
