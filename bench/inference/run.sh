@@ -146,6 +146,8 @@ serve_and_load() { # side, port, extra flags...
     sleep 0.5
   done
   load_server "$side" "http://127.0.0.1:$port" /v1/predict/bench_inference plinth
+  # The workers' summed metrics (batch sizes, prediction log drops) for the record.
+  curl -sf "http://127.0.0.1:$port/metrics" > "$data/logs/$side.metrics.txt" || true
   stop "$infer_pid"
   infer_pid=
 }

@@ -46,49 +46,52 @@ export function assembleInputs(
   const errors: FieldError[] = [];
   const columns: AssembledInputs['columns'] = {};
   const statuses: Record<string, InputStatus>[] = instances.map(() => ({}));
+  // Plain loops: this runs for every feature of every instance on the inference tier's hot path.
+  const n = instances.length;
   for (const input of inputs) {
     const string = input.type === 'string';
-    const numbers = new Float64Array(string ? 0 : instances.length);
-    const strings: (string | null)[] = [];
-    instances.forEach((inst, i) => {
+    const numbers = new Float64Array(string ? 0 : n);
+    const strings: (string | null)[] = string ? new Array<string | null>(n) : [];
+    const ref = input.source.kind === 'online' ? `${input.source.view}:${input.source.feature}` : null;
+    const name = input.name;
+    const def = input.default;
+    for (let i = 0; i < n; i++) {
       let v: unknown;
-      if (input.source.kind === 'online') {
-        const ref = `${input.source.view}:${input.source.feature}`;
-        v = online[i]?.values[ref];
-        statuses[i][input.name] = online[i]?.statuses[ref] ?? 'not_found';
+      const st = statuses[i];
+      if (ref !== null) {
+        const row = online[i];
+        v = row?.values[ref];
+        st[name] = row?.statuses[ref] ?? 'not_found';
         // The online store keeps the view's types; a string input reads its value as text.
         if (string && (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')) v = String(v);
       } else {
-        v = inst[input.name];
-        statuses[i][input.name] = 'request';
+        v = instances[i][name];
+        st[name] = 'request';
         const ok = string ? typeof v === 'string' : typeof v === 'number' || typeof v === 'boolean';
         if (v !== undefined && v !== null && !ok) {
-          errors.push({
-            pointer: `/instances/${i}/${input.name}`,
-            detail: string ? 'must be a string' : 'must be a number',
-          });
+          errors.push({ pointer: `/instances/${i}/${name}`, detail: string ? 'must be a string' : 'must be a number' });
         }
       }
       if (string) {
         if (typeof v !== 'string' || v.length === 0) {
-          if (typeof input.default === 'string') {
-            v = input.default;
-            statuses[i][input.name] = 'default';
+          if (typeof def === 'string') {
+            v = def;
+            st[name] = 'default';
           } else v = null;
         }
-        strings.push(v as string | null);
-        return;
+        strings[i] = v as string | null;
+        continue;
       }
       if (typeof v === 'boolean') v = v ? 1 : 0;
       if (typeof v !== 'number') {
-        if (typeof input.default === 'number') {
-          v = input.default;
-          statuses[i][input.name] = 'default';
+        if (typeof def === 'number') {
+          v = def;
+          st[name] = 'default';
         } else v = NaN;
       }
       numbers[i] = v as number;
-    });
-    columns[input.name] = string ? strings : numbers;
+    }
+    columns[name] = string ? strings : numbers;
   }
   return { columns, statuses, errors };
 }

@@ -78,7 +78,7 @@ const publishBody = (pipeline: Pipeline, a: { sha256: string; bytes: number }): 
 });
 
 beforeAll(async () => {
-  t = await startTestPlatform({ applyDemo: true });
+  t = await startTestPlatform({ applyDemo: true, inference: true });
 });
 afterAll(async () => {
   await t?.close();

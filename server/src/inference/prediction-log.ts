@@ -152,29 +152,35 @@ export class PredictionLog {
   }
 }
 
-/** Expands the entries into NDJSON rows, streaming to disk so a large batch never sits in one string. */
+/** A JSON value of a feature: numbers as written, NaN (missing) as null. */
+function featureJson(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  return v === null || v === undefined ? 'null' : JSON.stringify(v);
+}
+
+/**
+ * Expands the entries into NDJSON rows, streaming to disk so a large batch never sits in one
+ * string. Rows are built as text: the features (often 50 per row) are the bulk of the log, and
+ * building an object per row only to stringify it cost more than the prediction itself.
+ */
 async function writeRows(file: string, entries: PredictionLogEntry[]): Promise<void> {
   const out = fs.createWriteStream(file);
   let chunk = '';
   for (const e of entries) {
     const names = Object.keys(e.columns);
+    const keys = names.map((n, j) => `${j ? ',' : ''}${JSON.stringify(n)}:`);
+    const cols = names.map((n) => e.columns[n]);
+    // The same for every row of the entry.
+    const common =
+      `"ts":${JSON.stringify(new Date(e.at).toISOString())},"deployment":${JSON.stringify(e.deployment)},` +
+      `"model":${JSON.stringify(e.model)},"version":${e.version},"variant":"${e.variant}",` +
+      `"experiment":${e.experiment === undefined ? 'null' : JSON.stringify(e.experiment)},"latency_ms":${e.latencyMs}`;
     for (let i = 0; i < e.ids.length; i++) {
-      const features: Record<string, unknown> = {};
-      for (const name of names) features[name] = e.columns[name][e.offset + i];
+      let features = '{';
+      for (let j = 0; j < cols.length; j++) features += keys[j] + featureJson(cols[j][e.offset + i]);
       chunk +=
-        JSON.stringify({
-          prediction_id: e.ids[i],
-          ts: new Date(e.at).toISOString(),
-          deployment: e.deployment,
-          model: e.model,
-          version: e.version,
-          variant: e.variant,
-          experiment: e.experiment ?? null,
-          entity: e.instances[i],
-          features,
-          outputs: e.outputs[i],
-          latency_ms: e.latencyMs,
-        }) + '\n';
+        `{"prediction_id":"${e.ids[i]}",${common},"entity":${JSON.stringify(e.instances[i])},` +
+        `"features":${features}},"outputs":${JSON.stringify(e.outputs[i])}}\n`;
       if (chunk.length > 1 << 20) {
         if (!out.write(chunk)) await once(out, 'drain');
         chunk = '';
