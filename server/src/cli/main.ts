@@ -17,7 +17,7 @@ import { VERSION } from '../version';
 import { closeObjectStore, openObjectStore, openPlatform } from '../platform';
 import { createControlPlane } from '../http/control-plane';
 import { createInferenceServer } from '../inference/server';
-import { clusterMetricsText, isClusterWorker, runPrimary } from '../inference/cluster';
+import { isClusterWorker, runPrimary } from '../inference/cluster';
 import { openOnlineStore } from '@plinth/kernel-lib';
 import { createLogger, onlineStoreLogger } from './logger';
 import { ProgressLine } from './progress';
@@ -211,13 +211,13 @@ export function buildProgram(): Command {
       ) => {
         const config = loadConfig(overrides(f));
         const log = createLogger(config.logLevel, 'plinth-inference');
-        if (f.workers > 1 && !isClusterWorker()) {
+        // Even one worker runs under a primary: it restarts a worker that dies and tunes its heap.
+        if (!isClusterWorker()) {
           runPrimary(f.workers, log);
           return;
         }
         const online = await openOnlineStore(config.onlineStore, { readOnly: true, onEvent: onlineStoreLogger(log) });
         const objects = openObjectStore(config);
-        let metricsText: (() => Promise<string>) | undefined;
         const srv = await createInferenceServer({
           controlPlaneUrl: config.controlPlaneUrl,
           token: config.token,
@@ -229,10 +229,9 @@ export function buildProgram(): Command {
           timeoutMs: f.timeoutMs,
           bodyLimit: f.maxBodyBytes,
           ...(f.predictionLog ? {} : { predictionLog: false as const }),
-          // With several workers, /metrics answers with all of them summed by the primary.
-          ...(isClusterWorker() ? { metricsText: () => (metricsText as () => Promise<string>)() } : {}),
+          // /metrics answers with every worker's metrics, summed by the primary.
+          clusterWorker: true,
         });
-        if (isClusterWorker()) metricsText = clusterMetricsText(srv.metrics.registry);
         await srv.app.listen({ host: config.host, port: config.inferPort });
         onSignals(async () => {
           await srv.close();
@@ -548,5 +547,7 @@ export async function main(argv: string[]): Promise<void> {
           : (e as Error).message;
     process.stderr.write(`plinth: ${msg}\n`);
     process.exitCode = 1;
+    // An inference worker's IPC channel would keep it alive; its primary needs to see it exit.
+    if (isClusterWorker()) process.exit(1);
   }
 }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
@@ -173,5 +175,26 @@ describe('plinth infer --workers 2', () => {
     }
     expect(await exited).toBe(0);
     expect(stderr).not.toMatch(/"level":(50|60)/);
+  });
+
+  it('exits non-zero, naming the problem, when its workers cannot start', async () => {
+    const bin = path.resolve(__dirname, '..', '..', 'bin', 'plinth.js');
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-infer-'));
+    const child = spawn(
+      process.execPath,
+      [bin, 'infer', '--workers', '2', '--data-dir', empty, '--infer-port', '0', '--control-plane', t.url],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    fs.rmSync(empty, { recursive: true, force: true });
+    // No restart loop: the online store does not exist, and it says so.
+    expect(code).toBe(1);
+    expect(out).toMatch(/plinth: .*database/);
+    expect(out).toMatch(/an inference worker failed to start; stopping/);
   });
 });

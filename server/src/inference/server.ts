@@ -5,6 +5,7 @@ import type { ObjectStore, OnlineStore } from '../stores/types';
 import { installProblemHandlers, installTokenAuth } from '../http/problems';
 import { VERSION } from '../version';
 import type { BatchOptions } from './batcher';
+import { clusterMetricsText } from './cluster';
 import { InferenceMetrics } from './metrics';
 import { ModelCache } from './model-cache';
 import { PredictionLog, type PredictionLogOptions } from './prediction-log';
@@ -28,8 +29,8 @@ export interface InferenceOptions {
   bodyLimit?: number;
   /** false: no prediction log (default: written to the object store). */
   predictionLog?: PredictionLogOptions | false;
-  /** Prometheus text of /metrics; with worker processes, the sum over all of them (cluster.ts). */
-  metricsText?: () => Promise<string>;
+  /** A worker of `plinth infer`: /metrics answers with the sum over all workers (cluster.ts). */
+  clusterWorker?: boolean;
 }
 
 export interface InferenceServer {
@@ -58,6 +59,7 @@ export async function createInferenceServer(opts: InferenceOptions): Promise<Inf
     opts.predictionLog === false
       ? null
       : new PredictionLog(opts.objects, metrics, log.child({ component: 'prediction-log' }), opts.predictionLog);
+  const metricsText = opts.clusterWorker ? clusterMetricsText(metrics.registry) : () => metrics.registry.metrics();
   const predictor = new Predictor(metrics, predictionLog, log, opts.timeoutMs ?? 2000);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -94,11 +96,7 @@ export async function createInferenceServer(opts: InferenceOptions): Promise<Inf
     const ready = !!cache.lastRefresh && !closing;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
-  app.get('/metrics', hot, async (_req, reply) =>
-    reply
-      .type(metrics.registry.contentType)
-      .send(opts.metricsText ? await opts.metricsText() : await metrics.registry.metrics()),
-  );
+  app.get('/metrics', hot, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metricsText()));
 
   app.post<{ Params: { name: string } }>('/v1/predict/:name', hot, async (req): Promise<PredictResponse> => {
     const s = await cache.require(req.params.name);
