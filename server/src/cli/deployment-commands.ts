@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { deploymentHistoryRows } from '@plinth/kernel-lib';
 import type { Deployment, DeployRequest, PlinthClient } from '@plinth/schema';
+import { printJson, table } from './print';
 
 type ClientOf = (f: { controlPlane?: string }) => PlinthClient;
 type Common = { controlPlane?: string; json?: boolean };
@@ -29,16 +30,6 @@ function seconds(v: string): number {
   if (!(n > 0)) throw new InvalidArgumentError(`'${v}' is not a positive number of seconds`);
   return n;
 }
-
-function table(header: string[], rows: string[][]): void {
-  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((row) => (row[j] ?? '').length)));
-  for (const row of [header, ...rows])
-    process.stdout.write(`${row.map((c, j) => (c ?? '').padEnd(widths[j])).join('  ')}\n`.replace(/ +\n$/, '\n'));
-}
-
-const out = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-};
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 const when = (iso: string) => iso.slice(0, 19).replace('T', ' ');
@@ -93,7 +84,7 @@ export function registerDeploymentCommands(
           ...(f.reason ? { reason: f.reason } : {}),
           ...(f.maxStaleness !== undefined ? { maxStalenessSeconds: f.maxStaleness } : {}),
         });
-        if (f.json) return out(d);
+        if (f.json) return printJson(d);
         const tested = d.canary?.sanity ?? d.shadow?.sanity ?? d.sanity;
         const lines = [
           `deployed ${summary(d)}`,
@@ -123,7 +114,7 @@ export function registerDeploymentCommands(
     .option('--json', 'print JSON')
     .action(async (f: Common) => {
       const { items } = await clientOf(f).listDeployments();
-      if (f.json) return out(items);
+      if (f.json) return printJson(items);
       table(
         ['name', 'model', 'version', 'canary', 'shadow', 'since', 'by'],
         items.map((d) => [
@@ -144,7 +135,7 @@ export function registerDeploymentCommands(
     .option('--json', 'print JSON')
     .action(async (name: string, f: Common) => {
       const { items } = await clientOf(f).deploymentHistory(name);
-      if (f.json) return out(items);
+      if (f.json) return printJson(items);
       const rows = deploymentHistoryRows(items);
       const header = ['revision', 'action', 'version', 'canary', 'shadow', 'when', 'by', 'reason', 'live'];
       table(
@@ -162,7 +153,7 @@ export function registerDeploymentCommands(
     .option('--json', 'print the deployment as JSON')
     .action(async (name: string, f: Common & { reason?: string }) => {
       const d = await clientOf(f).rollbackDeployment(name, f.reason ? { reason: f.reason } : {});
-      if (f.json) return out(d);
+      if (f.json) return printJson(d);
       process.stdout.write(`rolled back ${summary(d)}\n`);
     });
 
@@ -173,7 +164,7 @@ export function registerDeploymentCommands(
     .option('--json', 'print the deployment as JSON')
     .action(async (name: string, f: Common & { reason?: string }) => {
       const d = await clientOf(f).promoteCanary(name, f.reason ? { reason: f.reason } : {});
-      if (f.json) return out(d);
+      if (f.json) return printJson(d);
       process.stdout.write(`promoted ${summary(d)}\n`);
     });
 }

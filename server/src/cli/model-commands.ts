@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { connect } from '@plinth/kernel-lib';
 import { collect } from './run-commands';
 import type { PlinthClient } from '@plinth/schema';
+import { printJson, table } from './print';
 
 type ClientOf = (f: { controlPlane?: string }) => PlinthClient;
 type Common = { controlPlane?: string; json?: boolean };
@@ -23,16 +24,6 @@ function versionOf(v: string): number {
   return n;
 }
 
-function table(header: string[], rows: string[][]): void {
-  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((row) => (row[j] ?? '').length)));
-  for (const row of [header, ...rows])
-    process.stdout.write(`${row.map((c, j) => (c ?? '').padEnd(widths[j])).join('  ')}\n`.replace(/ +\n$/, '\n'));
-}
-
-const out = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-};
-
 /** `plinth models ...`: versions, aliases (through their gate), history, archive, delete, lineage, predict. */
 export function registerModelCommands(program: Command, withCommon: (c: Command) => Command, clientOf: ClientOf): void {
   const models = program.command('models').description('the model repository: versions, aliases, lineage');
@@ -44,7 +35,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
     .action(async (f: Common) => {
       const client = clientOf(f);
       const { items } = await client.listModels();
-      if (f.json) return out(items);
+      if (f.json) return printJson(items);
       const rows = await Promise.all(
         items.map(async (m) => {
           const aliases = (await client.listModelAliases(m.name)).items;
@@ -60,7 +51,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
     .option('--json', 'print JSON')
     .action(async (name: string, f: Common) => {
       const { items } = await clientOf(f).listModelVersions(name);
-      if (f.json) return out(items);
+      if (f.json) return printJson(items);
       table(
         ['version', 'status', 'created', 'by', 'aliases', 'deployments', 'run'],
         items.map((v) => [
@@ -80,7 +71,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
     .argument('<ref>')
     .action(async (ref: string, f: Common) => {
       const [name, which] = parseRef(ref);
-      out(await clientOf(f).getModelVersion(name, which));
+      printJson(await clientOf(f).getModelVersion(name, which));
     });
 
   cp(models.command('card'))
@@ -155,7 +146,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
           ...(exampleSet ? { exampleSet } : {}),
           ...(f.force ? { force: true } : {}),
         });
-        if (f.json) return out(r);
+        if (f.json) return printJson(r);
         process.stdout.write(`${name}@${alias} -> version ${r.alias.version}\n`);
         if (r.evaluation) {
           const e = r.evaluation;
@@ -184,7 +175,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
     .option('--json', 'print JSON')
     .action(async (name: string, f: Common & { alias?: string }) => {
       const { items } = await clientOf(f).getAliasHistory(name, f.alias);
-      if (f.json) return out(items);
+      if (f.json) return printJson(items);
       table(
         ['at', 'alias', 'action', 'from', 'to', 'by', 'reason'],
         items.map((e) => [
@@ -233,7 +224,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
           ...(f.minValue !== undefined ? { minValue: f.minValue } : {}),
           ...(f.allowForce ? { allowForce: true } : {}),
         });
-        out(policy);
+        printJson(policy);
       },
     );
 
@@ -272,7 +263,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
     .action(async (ref: string, f: Common) => {
       const [name, which] = parseRef(ref);
       const l = await clientOf(f).getModelLineage(name, which);
-      if (f.json) return out(l);
+      if (f.json) return printJson(l);
       const lines = [
         ...l.sources.map((s) => `source         ${s.name} (${s.path}) -> ${s.views.join(', ')}`),
         ...l.featureViews.map((v) => `feature view   ${v.name}@${v.version}`),
@@ -299,7 +290,7 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
     .action(async (ref: string, f: Common & { holdout: string; against?: string }) => {
       const [name, which] = parseRef(ref);
       const [es, v] = f.holdout.split('@');
-      out(
+      printJson(
         await clientOf(f).evaluateModelVersion(name, which, {
           exampleSet: { name: es, ...(v ? { version: versionOf(v) } : {}) },
           ...(f.against ? { against: f.against } : {}),
@@ -319,6 +310,6 @@ export function registerModelCommands(program: Command, withCommon: (c: Command)
       } catch (e) {
         throw new Error(`inputs are not JSON: ${(e as Error).message}`);
       }
-      out(await clientOf(f).predictWithModelVersion(name, which, { inputs: parsed as never }));
+      printJson(await clientOf(f).predictWithModelVersion(name, which, { inputs: parsed as never }));
     });
 }

@@ -129,12 +129,30 @@ function checkName(name: string): void {
 const trafficHash = (d: Deployment) =>
   specHash({ model: d.model, version: d.version, alias: d.alias, canary: d.canary, shadow: d.shadow });
 
-async function commit(p: Platform, watch: DeploymentWatch, d: Deployment, actor: string): Promise<Deployment> {
+/** A deployment state without what stamps it (action, reason, when, who). */
+type Traffic = Omit<Deployment, 'action' | 'reason' | 'createdAt' | 'createdBy'>;
+
+/** Stamps a state with its action, reason and author, and stores it unless it changes nothing. */
+async function commit(
+  p: Platform,
+  watch: DeploymentWatch,
+  t: Traffic,
+  action: NonNullable<Deployment['action']>,
+  reason: string | undefined,
+  actor: string,
+): Promise<Deployment> {
+  const d: Deployment = {
+    ...t,
+    action,
+    ...(reason ? { reason } : {}),
+    createdAt: new Date().toISOString(),
+    createdBy: actor,
+  };
   const { record, created } = await p.meta.putVersion('deployment', d.name, d, trafficHash(d), actor);
   if (created) {
     await p.meta.audit({
       actor,
-      action: `deployment.${d.action ?? 'deploy'}`,
+      action: `deployment.${action}`,
       target: `deployment/${d.name}`,
       detail: { model: d.model, version: d.version, canary: d.canary, shadow: d.shadow, reason: d.reason },
     });
@@ -190,14 +208,8 @@ export async function deploy(
   const verdict = await verifyOnTier(p, mv);
   const freshness = await checkFreshness(p, mv, verdict.views, req.maxStalenessSeconds);
   const alias = req.alias ? { alias: req.alias } : {};
-  const stamp = {
-    ...(req.reason ? { reason: req.reason } : {}),
-    createdAt: new Date().toISOString(),
-    createdBy: actor,
-  };
-  let d: Deployment;
-  if (mode === 'replace')
-    d = {
+  if (mode === 'replace') {
+    const t: Traffic = {
       name,
       model: mv.name,
       version: mv.version,
@@ -205,27 +217,20 @@ export async function deploy(
       endpoint: `${p.config.inferenceUrl}/v1/predict/${name}`,
       sanity: verdict.sanity,
       freshness,
-      action: 'deploy',
-      ...stamp,
     };
-  else {
-    const base = withoutStamp(cur as Deployment);
-    d =
-      mode === 'canary'
-        ? {
-            ...base,
-            canary: { version: mv.version, ...alias, share: req.share as number, sanity: verdict.sanity },
-            action: 'canary',
-            ...stamp,
-          }
-        : { ...base, shadow: { version: mv.version, ...alias, sanity: verdict.sanity }, action: 'shadow', ...stamp };
+    return commit(p, watch, t, 'deploy', req.reason, actor);
   }
-  return commit(p, watch, d, actor);
+  const base = withoutStamp(cur as Deployment);
+  const t: Traffic =
+    mode === 'canary'
+      ? { ...base, canary: { version: mv.version, ...alias, share: req.share as number, sanity: verdict.sanity } }
+      : { ...base, shadow: { version: mv.version, ...alias, sanity: verdict.sanity } };
+  return commit(p, watch, t, mode, req.reason, actor);
 }
 
-function withoutStamp(d: Deployment): Deployment {
+function withoutStamp(d: Deployment): Traffic {
   const { reason: _r, createdAt: _a, createdBy: _b, action: _c, ...rest } = d;
-  return rest as Deployment;
+  return rest;
 }
 
 async function requireCurrent(p: Platform, name: string): Promise<Deployment> {
@@ -248,15 +253,9 @@ export async function rollback(
 ): Promise<Deployment> {
   const req = assertValid('deployment-change', body ?? {}, 'rollback request');
   const cur = await requireCurrent(p, name);
-  const stamp = {
-    action: 'rollback' as const,
-    ...(req.reason ? { reason: req.reason } : {}),
-    createdAt: new Date().toISOString(),
-    createdBy: actor,
-  };
   if (cur.canary || cur.shadow) {
     const { canary: _c, shadow: _s, ...base } = withoutStamp(cur);
-    return commit(p, watch, { ...base, ...stamp }, actor);
+    return commit(p, watch, base, 'rollback', req.reason, actor);
   }
   const history = await p.meta.listVersions<Deployment>('deployment', name);
   const before = history.filter((r) => r.spec.version !== cur.version).sort((a, b) => b.version - a.version)[0];
@@ -265,7 +264,7 @@ export async function rollback(
   const mv = await getModelVersion(p, before.spec.model, before.spec.version);
   await verifyOnTier(p, mv);
   const { canary: _c, shadow: _s, ...base } = withoutStamp(before.spec);
-  return commit(p, watch, { ...base, ...stamp }, actor);
+  return commit(p, watch, base, 'rollback', req.reason, actor);
 }
 
 /** The canary takes all traffic (it was sanity-tested when it became the canary). */
@@ -281,21 +280,13 @@ export async function promoteCanary(
   if (!cur.canary) throw conflict('No canary', `deployment '${name}' has no canary to promote`);
   const { canary: c, shadow: _s, alias: _a, ...base } = withoutStamp(cur);
   const canary = c as NonNullable<Deployment['canary']>;
-  return commit(
-    p,
-    watch,
-    {
-      ...base,
-      version: canary.version,
-      ...(canary.alias ? { alias: canary.alias } : {}),
-      ...(canary.sanity ? { sanity: canary.sanity } : {}),
-      action: 'promote',
-      ...(req.reason ? { reason: req.reason } : {}),
-      createdAt: new Date().toISOString(),
-      createdBy: actor,
-    },
-    actor,
-  );
+  const t: Traffic = {
+    ...base,
+    version: canary.version,
+    ...(canary.alias ? { alias: canary.alias } : {}),
+    ...(canary.sanity ? { sanity: canary.sanity } : {}),
+  };
+  return commit(p, watch, t, 'promote', req.reason, actor);
 }
 
 /** Every state the deployment has had, newest first. */
