@@ -35,9 +35,13 @@ export PLINTH_PYTHON="$VENV/bin/python"
 
 status=0
 say "TypeScript tests (vitest)"
-(cd "$ROOT" && npx vitest run) || status=1
+export PLINTH_FAILURES="$ROOT/.cache/vitest-failures.txt"
+rm -f "$PLINTH_FAILURES"
+(cd "$ROOT" && npx vitest run --reporter=default --reporter=./scripts/vitest-failures.mjs) || status=1
 say "UI tests (Galata + Playwright in Chromium)"
 (cd "$ROOT/ui-tests" && npx playwright test) || status=1
 say "Lint"
 (cd "$ROOT" && npm run --silent lint) || status=1
+# Last, so that a log cut to its tail still says which test failed and why.
+[[ -s "$PLINTH_FAILURES" ]] && { say "What failed in vitest"; cat "$PLINTH_FAILURES" >&2; }
 exit $status

@@ -146,18 +146,23 @@ export async function createInferenceServer(opts: InferenceOptions): Promise<Inf
   installV2Routes(app, cache, predictor, maxInstances, hot);
 
   cache.start(opts.pollMs ?? 5000);
+  let closed: Promise<void> | undefined;
   return {
     app,
     cache,
     metrics,
     predictionLog,
-    async close() {
-      closing = true;
-      cache.stop();
-      // Fastify stops accepting and waits for the requests in flight; then the batches and the log.
-      await app.close();
-      await cache.drained();
-      await predictionLog?.close();
+    close() {
+      // Idempotent: SIGTERM and a test teardown may both close.
+      closed ??= (async () => {
+        closing = true;
+        cache.stop();
+        // Fastify stops accepting and waits for the requests in flight; then the batches and the log.
+        await app.close();
+        await cache.drained();
+        await predictionLog?.close();
+      })();
+      return closed;
     },
   };
 }
