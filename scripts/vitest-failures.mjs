@@ -3,11 +3,12 @@
 // the tail of a long log, where the final counts say that something failed but not what.
 import fs from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
+import { stripVTControlCharacters } from 'node:util';
 
 // Without colours and without the test runner's own stack frames.
 const plain = (s, n) => {
-  const text = String(s ?? '')
-    .replace(/\x1b\[[0-9;]*m/g, '')
+  const text = stripVTControlCharacters(String(s ?? ''))
     .split('\n')
     .filter((l) => !/^\s+at .*(node_modules|node:internal|<anonymous>)/.test(l))
     .join('\n')
