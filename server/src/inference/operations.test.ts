@@ -90,6 +90,26 @@ describe('operations', () => {
     expect(text).toMatch(/plinth_prediction_log_pending_rows 0\b/);
   });
 
+  it('counts as dropped what the log failed to write, and writes again once it can', async () => {
+    const { srv, url } = await extraServer({ predictionLog: { flushMs: 60_000 } });
+    const counter = async (c: { get(): Promise<{ values: { value: number }[] }> }) =>
+      (await c.get()).values[0]?.value ?? 0;
+    // The writer thread's scratch directory vanishes: its files cannot be written.
+    const scratch = (srv.predictionLog as unknown as { tmpDir: string }).tmpDir;
+    fs.rmSync(scratch, { recursive: true });
+    expect((await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 3) })).status).toBe(200);
+    await srv.predictionLog!.flush();
+    expect(await counter(srv.metrics.logDropped)).toBe(3);
+    expect(await counter(srv.metrics.logWritten)).toBe(0);
+    expect(await counter(srv.metrics.logPending)).toBe(0);
+
+    fs.mkdirSync(scratch);
+    expect((await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 2) })).status).toBe(200);
+    await srv.predictionLog!.flush();
+    expect(await counter(srv.metrics.logWritten)).toBe(2);
+    expect(await counter(srv.metrics.logDropped)).toBe(3);
+  });
+
   it('answers 503 when a prediction misses its time limit, and keeps serving', async () => {
     const { url } = await extraServer({ timeoutMs: 5, batch: { maxWaitMs: 200 }, predictionLog: false });
     const r = await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 1) });

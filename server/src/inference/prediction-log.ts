@@ -1,12 +1,20 @@
 import fs from 'node:fs';
-import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { OutputValue } from '@plinth/kernel-lib';
 import type { ObjectStore } from '../stores/types';
 import { literal, OfflineEngine } from '../offline/duckdb';
 import type { InferenceMetrics } from './metrics';
+import {
+  startWriter,
+  type FromWriter,
+  type ToWriter,
+  type WireColumns,
+  type WireEntry,
+  type WrittenFile,
+} from './prediction-log-writer';
 
 /** Where the prediction log lives in the offline store: one directory per deployment and day. */
 export const PREDICTION_LOG_PREFIX = 'prediction-log';
@@ -45,11 +53,16 @@ const COLUMNS =
   "{prediction_id: 'VARCHAR', ts: 'TIMESTAMP', deployment: 'VARCHAR', model: 'VARCHAR', version: 'INTEGER', " +
   "variant: 'VARCHAR', experiment: 'VARCHAR', entity: 'JSON', features: 'JSON', outputs: 'JSON', latency_ms: 'DOUBLE'}";
 
+/** How long appended predictions may wait before they are handed to the writer thread. */
+const POST_MS = 20;
+
 /**
  * Appends every prediction to Parquet files in the offline store, off the request path: the
- * request only queues a reference; a timer writes batches. It never delays or fails a
- * request, and its memory is bounded: when writes fall behind, new predictions are dropped
- * and counted (`plinth_prediction_log_dropped_total`) rather than queued without limit.
+ * request only queues a reference; every few milliseconds the queue is handed to a writer
+ * thread (prediction-log-writer.ts) that formats the rows, and a timer turns what it wrote
+ * into Parquet through DuckDB, whose work runs on its own threads too. It never delays or
+ * fails a request, and its memory is bounded: when writes fall behind, new predictions are
+ * dropped and counted (`plinth_prediction_log_dropped_total`) rather than queued without limit.
  *
  * Files: `prediction-log/<deployment>/date=YYYY-MM-DD/<time>-<host>-<pid>-<n>.parquet`, one
  * row per prediction (id, time, deployment, model, version, variant, experiment, entity keys
@@ -57,9 +70,17 @@ const COLUMNS =
  * `read_parquet('.../prediction-log/ctr/*\/*.parquet', hive_partitioning = true)`.
  */
 export class PredictionLog {
-  private pending: PredictionLogEntry[] = [];
+  /** Appended, not yet handed to the writer thread. */
+  private queue: PredictionLogEntry[] = [];
+  private postTimer: NodeJS.Timeout | undefined;
+  /** Appended and not yet in the offline store (or dropped): what the bound applies to. */
   private pendingRows = 0;
-  private writing: Promise<void> | undefined;
+  /** Appended since the last flush. */
+  private unflushedRows = 0;
+  private writer: Worker | undefined;
+  private readonly waiting = new Map<number, { resolve(f: WrittenFile[]): void; reject(e: Error): void }>();
+  private flushes = 0;
+  private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private engine: Promise<OfflineEngine> | undefined;
   private seq = 0;
@@ -87,114 +108,142 @@ export class PredictionLog {
       this.metrics.logDropped.inc(n);
       return false;
     }
-    this.pending.push(e);
+    this.queue.push(e);
     this.pendingRows += n;
+    this.unflushedRows += n;
     this.metrics.logPending.set(this.pendingRows);
-    if (this.pendingRows >= this.flushRows) void this.flush();
+    this.postTimer ??= setTimeout(() => this.post(), POST_MS);
+    if (this.unflushedRows >= this.flushRows) void this.flush();
     return true;
   }
 
-  /** Writes what is queued now; resolves once it is in the offline store. */
+  /** Writes what is appended now; resolves once it is in the offline store. */
   flush(): Promise<void> {
-    if (this.writing) return this.writing.then(() => (this.pending.length ? this.flush() : undefined));
-    if (!this.pending.length) return Promise.resolve();
-    const batch = this.pending;
-    const rows = this.pendingRows;
-    this.pending = [];
-    this.pendingRows = 0;
-    this.metrics.logPending.set(0);
-    this.writing = this.write(batch)
-      .then(() => this.metrics.logWritten.inc(rows))
-      .catch((e: unknown) => {
-        this.metrics.logDropped.inc(rows);
-        this.log.error({ err: e, rows }, 'prediction log write failed; these predictions are not logged');
-      })
-      .finally(() => (this.writing = undefined));
+    this.post();
+    const rows = this.unflushedRows;
+    if (!rows) return this.writing;
+    this.unflushedRows = 0;
+    const seq = ++this.flushes;
+    const files = new Promise<WrittenFile[]>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
+    this.thread().postMessage({ kind: 'flush', seq } satisfies ToWriter);
+    // One flush at a time converts and uploads, in order.
+    this.writing = this.writing.then(async () => {
+      let written = 0;
+      try {
+        for (const f of await files) {
+          await this.store(f);
+          written += f.rows;
+          this.metrics.logWritten.inc(f.rows);
+        }
+      } catch (e) {
+        this.log.error(
+          { err: e, rows: rows - written },
+          'prediction log write failed; these predictions are not logged',
+        );
+      } finally {
+        if (rows > written) this.metrics.logDropped.inc(rows - written);
+        this.pendingRows -= rows;
+        this.metrics.logPending.set(this.pendingRows);
+      }
+    });
     return this.writing;
   }
 
-  /** Writes what is left (graceful shutdown) and releases DuckDB. */
+  /** Writes what is left (graceful shutdown) and releases the writer thread and DuckDB. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
+    await this.writer?.terminate();
     if (this.engine) (await this.engine).close();
     fs.rmSync(this.tmpDir, { recursive: true, force: true });
   }
 
-  private async write(batch: PredictionLogEntry[]): Promise<void> {
-    // One file per deployment and day, so a day's log of a deployment is one directory.
-    const groups = new Map<string, PredictionLogEntry[]>();
-    for (const e of batch) {
-      const key = `${e.deployment}/date=${new Date(e.at).toISOString().slice(0, 10)}`;
-      const g = groups.get(key);
-      if (g) g.push(e);
-      else groups.set(key, [e]);
-    }
+  /** Hands the queue to the writer thread. The columns of a batch go once, whatever number of requests shared it. */
+  private post(): void {
+    clearTimeout(this.postTimer);
+    this.postTimer = undefined;
+    if (!this.queue.length) return;
+    const sets = new Map<object, number>();
+    const columns: WireColumns[] = [];
+    const entries = this.queue.map((e): WireEntry => {
+      let batch = sets.get(e.columns);
+      if (batch === undefined) {
+        batch = columns.push(ownColumns(e.columns)) - 1;
+        sets.set(e.columns, batch);
+      }
+      return {
+        at: e.at,
+        deployment: e.deployment,
+        model: e.model,
+        version: e.version,
+        variant: e.variant,
+        experiment: e.experiment ?? null,
+        latencyMs: e.latencyMs,
+        ids: e.ids,
+        instances: e.instances,
+        outputs: e.outputs,
+        batch,
+        offset: e.offset,
+      };
+    });
+    this.queue = [];
+    this.thread().postMessage({ kind: 'rows', columns, entries } satisfies ToWriter);
+  }
+
+  /** The writer thread, started on first use and again after a failure. */
+  private thread(): Worker {
+    if (this.writer) return this.writer;
+    const w = startWriter(this.tmpDir);
+    w.unref();
+    w.on('message', (m: FromWriter) => {
+      if (m.kind === 'flushed') {
+        this.waiting.get(m.seq)?.resolve(m.files);
+        this.waiting.delete(m.seq);
+      } else {
+        this.log.error({ detail: m.message }, 'prediction log writer failed');
+        if (m.seq !== null) this.waiting.get(m.seq)?.reject(new Error(m.message));
+        this.waiting.delete(m.seq ?? -1);
+      }
+    });
+    const fail = (e: Error) => {
+      if (this.writer !== w) return;
+      this.writer = undefined;
+      for (const p of this.waiting.values()) p.reject(e);
+      this.waiting.clear();
+    };
+    w.on('error', (e) => fail(e));
+    w.on('exit', (code) => fail(new Error(`the prediction log writer thread exited (${code})`)));
+    this.writer = w;
+    return w;
+  }
+
+  /** One NDJSON file of the writer to Parquet in the offline store. */
+  private async store(f: WrittenFile): Promise<void> {
     this.engine ??= OfflineEngine.create({ threads: 1, memoryLimitBytes: 256 * 2 ** 20 });
     const engine = await this.engine;
-    for (const [dir, entries] of groups) {
-      const n = this.seq++;
-      const json = path.join(this.tmpDir, `${n}.ndjson`);
-      const parquet = path.join(this.tmpDir, `${n}.parquet`);
-      try {
-        await writeRows(json, entries);
-        await engine.copyToParquet(`SELECT * FROM read_json(${literal(json)}, columns = ${COLUMNS})`, parquet);
-        const stamp = new Date().toISOString().replace(/[-:.]/g, '');
-        await this.objects.putFile(
-          `${PREDICTION_LOG_PREFIX}/${dir}/${stamp}-${os.hostname()}-${process.pid}-${n}.parquet`,
-          parquet,
-        );
-      } finally {
-        fs.rmSync(json, { force: true });
-        fs.rmSync(parquet, { force: true });
-      }
+    const n = this.seq++;
+    const parquet = path.join(this.tmpDir, `out-${n}.parquet`);
+    try {
+      await engine.copyToParquet(`SELECT * FROM read_json(${literal(f.file)}, columns = ${COLUMNS})`, parquet);
+      const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+      await this.objects.putFile(
+        `${PREDICTION_LOG_PREFIX}/${f.dir}/${stamp}-${os.hostname()}-${process.pid}-${n}.parquet`,
+        parquet,
+      );
+    } finally {
+      fs.rmSync(f.file, { force: true });
+      fs.rmSync(parquet, { force: true });
     }
   }
-}
-
-/** Rows written between two yields to the event loop (about a millisecond of work with 50 features). */
-const YIELD_ROWS = 64;
-
-/** A JSON value of a feature: numbers as written, NaN (missing) as null. */
-function featureJson(v: unknown): string {
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
-  return v === null || v === undefined ? 'null' : JSON.stringify(v);
 }
 
 /**
- * Expands the entries into NDJSON rows, streaming to disk so a large batch never sits in one
- * string. Rows are built as text: the features (often 50 per row) are the bulk of the log, and
- * building an object per row only to stringify it cost more than the prediction itself.
+ * Columns that can be posted as they are: a typed array that views part of a larger buffer
+ * would be cloned with all of that buffer.
  */
-async function writeRows(file: string, entries: PredictionLogEntry[]): Promise<void> {
-  const out = fs.createWriteStream(file);
-  let chunk = '';
-  let rows = 0;
-  for (const e of entries) {
-    const names = Object.keys(e.columns);
-    const keys = names.map((n, j) => `${j ? ',' : ''}${JSON.stringify(n)}:`);
-    const cols = names.map((n) => e.columns[n]);
-    // The same for every row of the entry.
-    const common =
-      `"ts":${JSON.stringify(new Date(e.at).toISOString())},"deployment":${JSON.stringify(e.deployment)},` +
-      `"model":${JSON.stringify(e.model)},"version":${e.version},"variant":"${e.variant}",` +
-      `"experiment":${e.experiment === undefined ? 'null' : JSON.stringify(e.experiment)},"latency_ms":${e.latencyMs}`;
-    for (let i = 0; i < e.ids.length; i++) {
-      let features = '{';
-      for (let j = 0; j < cols.length; j++) features += keys[j] + featureJson(cols[j][e.offset + i]);
-      chunk +=
-        `{"prediction_id":"${e.ids[i]}",${common},"entity":${JSON.stringify(e.instances[i])},` +
-        `"features":${features}},"outputs":${JSON.stringify(e.outputs[i])}}\n`;
-      if (++rows % YIELD_ROWS === 0) {
-        // Give the event loop back: requests are waiting, and this is background work.
-        await new Promise((r) => setImmediate(r));
-        if (chunk.length > 1 << 20) {
-          if (!out.write(chunk)) await once(out, 'drain');
-          chunk = '';
-        }
-      }
-    }
-  }
-  out.end(chunk);
-  await once(out, 'finish');
+function ownColumns(cols: PredictionLogEntry['columns']): WireColumns {
+  const out: WireColumns = {};
+  for (const [name, c] of Object.entries(cols))
+    out[name] = ArrayBuffer.isView(c) && c.byteLength !== c.buffer.byteLength ? (c as Float64Array).slice() : c;
+  return out;
 }
