@@ -44,7 +44,7 @@ import { compilePipelineDocument, referenceExamplesOf } from './pipeline/documen
 import { outputRows, PipelineSession, type OutputTensor, type OutputValue, type PipelineInputs } from './onnx/runtime';
 import { OnlineFeatureReader } from './online/feature-reader';
 import { openOnlineStore, type OnlineStoreConfig } from './online/open-store';
-import { assembleInputs, onlineRefs, type InputStatus, type OnlineFeatureRow } from './pipeline/assemble';
+import { assembleInputs, onlineRefs, statusRow, type InputStatus, type OnlineFeatureRow } from './pipeline/assemble';
 import { pipelineSpec, train, type TrainOptions, type TrainResult } from './pipeline/train';
 import { modelFileOf, parseModelFile } from './pipeline/model-file';
 import { showTable } from './display';
@@ -191,7 +191,7 @@ export class LocalPipeline {
         problem(400, 'Invalid instances', 'some request-time features have the wrong type', errors),
       );
     const out = outputRows(await this.session.runTyped(columns));
-    return instances.map((_, i) => ({ outputs: out[i], featureStatuses: statuses[i] }));
+    return instances.map((_, i) => ({ outputs: out[i], featureStatuses: statusRow(statuses, i) }));
   }
 }
 

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ProblemError, validate, type Pipeline } from '@plinth/schema';
 import { assertValidPipelineDocument, compilePipelineDocument, validatePipelineDocument } from './document';
-import { assembleInputs } from './assemble';
+import { assembleInputs, statusRow } from './assemble';
 import { PipelineSession, outputRows } from '../onnx/runtime';
 import { decodeModel } from '../onnx/proto';
 
@@ -142,7 +142,7 @@ describe('compilePipelineDocument', () => {
     expect(columns.country).toEqual(['de', 'us']);
     expect(columns.device).toEqual(['web', null]);
     expect(Array.from(columns.user_ctr as Float64Array)).toEqual([0.3, 0.02]);
-    expect(statuses[1]).toEqual({
+    expect(statusRow(statuses, 1)).toEqual({
       user_ctr: 'default',
       country: 'default',
       device: 'request',

@@ -22,12 +22,12 @@ import {
   outputRows,
   pipelineColumns,
   PipelineSession,
-  readOnlineFeatures,
+  readOnlineColumns,
   readParquetBatches,
   servingView,
   type EntityKeyValue,
   type GraphValue,
-  type OnlineFeatureRow,
+  type OnlineFeatureColumns,
   type OnlineWrite,
   type ServingView,
 } from '@plinth/kernel-lib';
@@ -378,9 +378,9 @@ async function scoreChunk(
     return inst;
   });
   const refs = onlineRefs(r.inputs);
-  const online: OnlineFeatureRow[] = refs.length
-    ? (await readOnlineFeatures(env.online, r.views, refs, instances)).rows
-    : instances.map(() => ({ values: {}, statuses: {} }));
+  const online: OnlineFeatureColumns = refs.length
+    ? await readOnlineColumns(env.online, r.views, refs, instances)
+    : { names: [], values: [], statuses: [] };
   const { columns, errors } = assembleInputs(r.inputs, online, instances);
   if (errors.length)
     throw invalid(

@@ -15,7 +15,10 @@ export interface BatchOptions {
   maxQueued?: number;
 }
 
-/** A request's share of a batch: its rows are `offset .. offset + n` of the batch's columns. */
+/**
+ * A request's share of a batch: `outputs` are its own; `statuses` and `columns` are the batch's,
+ * of which its rows are `offset .. offset + n` (copying them per request cost more than scoring).
+ */
 export interface BatchSlice extends Scored {
   offset: number;
 }
@@ -128,7 +131,7 @@ export class MicroBatcher {
         const n = j.instances.length;
         j.resolve({
           outputs: scored.outputs.slice(offset, offset + n),
-          statuses: scored.statuses.slice(offset, offset + n),
+          statuses: scored.statuses,
           columns: scored.columns,
           offset,
         });

@@ -2,21 +2,21 @@ import {
   assembleInputs,
   onlineRefs,
   outputRows,
-  readOnlineFeatures,
+  readOnlineColumns,
   type InputStatus,
-  type OnlineResultRow,
+  type OnlineFeatureColumns,
   type OutputValue,
 } from '@plinth/kernel-lib';
-import { problem, ProblemError } from '@plinth/schema';
+import { problem, ProblemError, type FeatureStatus } from '@plinth/schema';
 import type { OnlineStore } from '../stores/types';
 import type { LoadedModel } from './model-cache';
 
 export type Instance = Record<string, unknown>;
 
-/** What scoring a list of instances gives: per-row outputs and input statuses, and the columns fed to the graph. */
+/** What scoring a list of instances gives: per-row outputs, and per input the statuses and the column fed to the graph. */
 export interface Scored {
   outputs: Record<string, OutputValue>[];
-  statuses: Record<string, InputStatus>[];
+  statuses: Record<string, InputStatus[]>;
   columns: Record<string, Float64Array | (string | null)[]>;
 }
 
@@ -29,12 +29,12 @@ export interface Scored {
  */
 export async function scoreInstances(m: LoadedModel, online: OnlineStore, instances: Instance[]): Promise<Scored> {
   const refs = onlineRefs(m.inputs);
-  let rows: OnlineResultRow[];
-  if (!refs.length) rows = instances.map(() => ({ values: {}, statuses: {} }));
-  else if (m.onlineInputNames.every((n) => n in instances[0])) rows = suppliedRows(m, instances);
-  else rows = (await readOnlineFeatures(online, m.views, refs, instances)).rows;
+  let cols: OnlineFeatureColumns;
+  if (!refs.length) cols = { names: [], values: [], statuses: [] };
+  else if (m.onlineInputNames.every((n) => n in instances[0])) cols = suppliedColumns(m, instances);
+  else cols = await readOnlineColumns(online, m.views, refs, instances);
   // The same assembly the notebook's LocalPipeline uses: identical inputs, identical outputs.
-  const { columns, statuses, errors } = assembleInputs(m.inputs, rows, instances);
+  const { columns, statuses, errors } = assembleInputs(m.inputs, cols, instances);
   if (errors.length)
     throw new ProblemError(problem(400, 'Invalid instances', 'some request-time features have the wrong type', errors));
   const outputs = outputRows(await m.session.runTyped(columns));
@@ -42,26 +42,29 @@ export async function scoreInstances(m: LoadedModel, online: OnlineStore, instan
 }
 
 /** Online inputs given in the request itself, shaped as an online read would return them. */
-function suppliedRows(m: LoadedModel, instances: Instance[]): OnlineResultRow[] {
+function suppliedColumns(m: LoadedModel, instances: Instance[]): OnlineFeatureColumns {
   const online = m.inputs.filter((i) => i.source.kind === 'online');
-  return instances.map((inst, i) => {
-    const row: OnlineResultRow = { values: {}, statuses: {} };
-    for (const input of online) {
-      const src = input.source as { view: string; feature: string };
-      const ref = `${src.view}:${src.feature}`;
-      const v = inst[input.name];
-      if (v !== null && v !== undefined && typeof v !== (input.type === 'string' ? 'string' : 'number'))
-        throw new ProblemError(
-          problem(400, 'Invalid instances', `input '${input.name}' has the wrong type`, [
-            {
-              pointer: `/instances/${i}/${input.name}`,
-              detail: `must be a ${input.type === 'string' ? 'string' : 'number'}`,
-            },
-          ]),
-        );
-      row.values[ref] = (v ?? null) as OnlineResultRow['values'][string];
-      row.statuses[ref] = v === null || v === undefined ? 'not_found' : 'present';
-    }
-    return row;
-  });
+  const cols = {
+    names: [] as string[],
+    values: [] as unknown[][],
+    statuses: [] as FeatureStatus[][],
+  };
+  for (const input of online) {
+    const src = input.source as { view: string; feature: string };
+    const values = instances.map((inst) => inst[input.name] ?? null);
+    const bad = values.findIndex((v) => v !== null && typeof v !== (input.type === 'string' ? 'string' : 'number'));
+    if (bad >= 0)
+      throw new ProblemError(
+        problem(400, 'Invalid instances', `input '${input.name}' has the wrong type`, [
+          {
+            pointer: `/instances/${bad}/${input.name}`,
+            detail: `must be a ${input.type === 'string' ? 'string' : 'number'}`,
+          },
+        ]),
+      );
+    cols.names.push(`${src.view}:${src.feature}`);
+    cols.values.push(values);
+    cols.statuses.push(values.map((v) => (v === null ? 'not_found' : 'present')));
+  }
+  return cols;
 }
