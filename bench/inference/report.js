@@ -37,6 +37,7 @@ const SHAPES = [1, 10];
 const plinthSides = [
   ['plinth-lmdb', 'Plinth on LMDB'],
   ['plinth-redis', 'Plinth on Redis'],
+  ['plinth-lmdb-nolog', 'Plinth on LMDB, no prediction log'],
 ];
 const peer = `mlflow models serve ${env.mlflow} (${env.workers} worker${env.workers > 1 ? 's' : ''})`;
 const ent = (per) => `${per} entit${per === 1 ? 'y' : 'ies'}/request`;
@@ -157,6 +158,7 @@ const notes = [
   `Model: kernel-lib train(), GBT of ${model.trees} trees x ${model.leaves} leaves (binary) on ${model.train_rows} entities x ${model.features} features and a synthetic seeded label (train AUC ${r2(model.train_auc)}), its pipeline's 50 inputs read online from user_stats; published to the control plane and deployed (sanity replay of 32 reference rows: max diff ${model.sanity.maxAbsDiff}). ONNX: ${model.onnx_bytes} bytes, the same artifact bytes on every side.`,
   `Data: bench/online-store's view (${env.entities} entities x 50 float64 features), materialized into LMDB and into one redis-server (${env.redis}, 127.0.0.1, no persistence).`,
   `Plinth: \`plinth infer\` (${env.infer_flags || 'no extra flags'}) on the control plane's deployment, reading the 50 features itself by user_id; body {"instances": [{"user_id": id}, ...]}. ${env.workers_flag ? `${env.workers} worker processes.` : '`--workers` is not in `plinth infer` yet: one process.'} ${env.batching_flags ? 'Micro-batching flags present, defaults used.' : 'No micro-batching yet (no --max-batch / --max-wait-ms): each request is its own session.run.'} Log level warn.`,
+  "Plinth on LMDB, no prediction log: the same tier with `--no-prediction-log`, to show what logging every prediction costs. With the log on, the log writer runs at the lowest CPU priority: when the machine is saturated it falls behind and drops rows (counted; see the headline's prediction log row).",
   `Peer: \`mlflow models serve --env-manager local -w ${env.workers}\` (uvicorn, access log off) serving a pyfunc over onnxruntime ${env.onnxruntime_python} with the same session settings as Plinth (1 intra-op and 1 inter-op thread, sequential) and a signature; body: the same entities' 50 feature values as dataframe_split. mlflow.onnx's own flavour feeds 1-D columns and the graph takes [N, 1] inputs, hence the pyfunc. Worker processes: the same number as Plinth's.`,
   `Raw ceiling: raw.js, the same bytes through kernel-lib's PipelineSession (defaults: single-threaded, sequential), Float32Array columns prepared in memory, a closed loop of runTyped for ${env.seconds < 10 ? 'a few' : 'ten'} seconds per batch size in P processes at once (P = 1${env.workers > 1 ? ` and ${env.workers}` : ''}), predictions summed. served/raw = a server's max predictions/s / the ceiling at P = the server's worker count and batches of 32.`,
   `Load: from a separate Node process (bench/online-store/load.js). Max throughput: autocannon ${env.autocannon}, closed loop, ${env.connections.join(' and then ')} keep-alive connections (the best of the two is the side's max: a Python server with few workers does better with fewer), ${env.seconds} s each after a warm-up, latencies at full resolution. Half load: each server at half of its own measured max req/s, open loop (a paced sender issuing request i at t0 + i/R; autocannon's rate option sends each second's quota in a burst), ${env.seconds} s after a warm-up. The same seeded entity ids on every side. The load generator shares the ${env.cpus} cores with the server.`,
@@ -190,6 +192,7 @@ const result = {
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'inference.json'), `${JSON.stringify(result, null, 2)}\n`);
 
+const logOf = (side) => lines.find((l) => l.phase === 'log' && l.side === side);
 const cell = (v) => (v === null || v === undefined ? '–' : String(v));
 const servers = [...plinthSides, ['mlflow', peer]];
 const headline = [
@@ -215,6 +218,21 @@ const headline = [
     `served / raw ceiling (${ceiling.preds_per_s} predictions/s), ${ent(per)}`,
     ...servers.map(([s]) => `${r2(predsPerS(tput(s, per)) / ceiling.preds_per_s)}`),
   ]),
+  // The log writes at the lowest CPU priority: under saturating load it falls behind and drops (counted).
+  [
+    'prediction log over the whole run: rows written / dropped / still pending, of predictions served',
+    ...servers.map(([s]) => {
+      const l = logOf(s);
+      if (!l) return '–';
+      return s.endsWith('-nolog')
+        ? `off (${l.predictions} served)`
+        : `${l.written} / ${l.dropped} / ${l.pending} of ${l.predictions}`;
+    }),
+  ],
+  [
+    'mean micro-batch (instances per onnxruntime run)',
+    ...servers.map(([s]) => (logOf(s) ? r2(logOf(s).batch_mean) : '–')),
+  ],
 ];
 const rawLines = lines.filter((x) => x.phase === 'raw');
 const md = [

@@ -148,11 +148,24 @@ serve_and_load() { # side, port, extra flags...
   load_server "$side" "http://127.0.0.1:$port" /v1/predict/bench_inference plinth
   # The workers' summed metrics (batch sizes, prediction log drops) for the record.
   curl -sf "http://127.0.0.1:$port/metrics" > "$data/logs/$side.metrics.txt" || true
+  # What the prediction log kept up with over all of this side's load (it drops when behind).
+  step "$side: prediction log and batch sizes over the run" node -e '
+    const t = require("fs").readFileSync(process.argv[1], "utf8");
+    const sum = (re) => [...t.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+    console.log(JSON.stringify({ phase: "log", side: process.argv[2],
+      predictions: sum(/^plinth_inference_predictions_total\{[^}]*\} (\S+)$/gm),
+      written: sum(/^plinth_prediction_log_rows_total (\S+)$/gm),
+      dropped: sum(/^plinth_prediction_log_dropped_total (\S+)$/gm),
+      pending: sum(/^plinth_prediction_log_pending_rows (\S+)$/gm),
+      batch_mean: sum(/^plinth_inference_batch_size_sum\{[^}]*\} (\S+)$/gm) / Math.max(1, sum(/^plinth_inference_batch_size_count\{[^}]*\} (\S+)$/gm)) }));
+  ' "$data/logs/$side.metrics.txt" "$side"
   stop "$infer_pid"
   infer_pid=
 }
 serve_and_load plinth-lmdb "$lmdb_port"
 serve_and_load plinth-redis "$(free_port)" --online-store "$redis_url"
+# The same as plinth-lmdb without the prediction log: what the log costs.
+serve_and_load plinth-lmdb-nolog "$(free_port)" --no-prediction-log
 
 step "MLflow: the same ONNX bytes as an MLflow model (pyfunc over onnxruntime)" \
   "$py" "$here/mlflow_side.py" save --model "$data/inference/model.onnx" --out "$data/mlflow-model"

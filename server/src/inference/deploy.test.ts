@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deployment, ModelVersion, PredictResponse } from '@plinth/schema';
-import type { Plinth } from '@plinth/kernel-lib';
+import { assembleInputs, onlineRefs, type Plinth } from '@plinth/kernel-lib';
 import { http, type TestPlatform } from '../test-support/platform';
 import { startCtrFixture } from '../test-support/ctr-fixture';
 import { OfflineEngine, literal } from '../offline/duckdb';
@@ -214,8 +214,9 @@ async function readLog(where = 'true'): Promise<Record<string, unknown>[]> {
   if (!fs.existsSync(dir)) return [];
   const engine = await OfflineEngine.create({ threads: 1 });
   try {
+    // union_by_name: versions with other inputs have other fields in `features`, as docs/deployments.md says.
     return await engine.rows(
-      `SELECT * FROM read_parquet(${literal(`${dir}/*/*.parquet`)}, hive_partitioning = true) WHERE ${where} ORDER BY ts, prediction_id`,
+      `SELECT * FROM read_parquet(${literal(`${dir}/*/*.parquet`)}, hive_partitioning = true, union_by_name = true) WHERE ${where} ORDER BY ts, prediction_id`,
     );
   } finally {
     engine.close();
@@ -231,14 +232,24 @@ describe('prediction log and metrics', () => {
     const rows = await readLog("variant = 'primary'");
     expect(rows.length).toBe(before + 7);
     const mine = rows.filter((x) => x.experiment === 'exp_42');
+    const online = await p.client.getOnlineFeatures({
+      features: onlineRefs(v2.pipeline.inputs).map((x) => `${x.view}:${x.feature}`),
+      entities: { user_id: instances.map((x) => x.user_id), product_id: instances.map((x) => x.product_id) },
+    });
+    const fed = assembleInputs(v2.pipeline.inputs, online.rows, instances);
     expect(mine.map((x) => x.prediction_id).sort()).toEqual(r.predictions.map((x) => x.predictionId).sort());
     for (const row of mine) {
       const i = r.predictions.findIndex((x) => x.predictionId === row.prediction_id);
       expect(row).toMatchObject({ deployment: 'ctr', model: 'ctr', version: 2 });
       expect(JSON.parse(row.entity as string)).toEqual(instances[i]);
       expect(JSON.parse(row.outputs as string)).toEqual(r.predictions[i].outputs);
-      const features = JSON.parse(row.features as string) as Record<string, number | null>;
+      // The features as the graph was fed them: the notebook's assembly of the same online rows.
+      const features = row.features as Record<string, number | string | null>;
       expect(Object.keys(features).sort()).toEqual(v2.pipeline.inputs.map((x) => x.name).sort());
+      for (const [name, column] of Object.entries(fed.columns)) {
+        const want = column[i];
+        expect(features[name], name).toEqual(typeof want === 'number' && Number.isNaN(want) ? null : want);
+      }
       expect(row.latency_ms).toBeGreaterThan(0);
     }
   });

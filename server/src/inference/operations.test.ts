@@ -94,15 +94,17 @@ describe('operations', () => {
     const { srv, url } = await extraServer({ predictionLog: { flushMs: 60_000 } });
     const counter = async (c: { get(): Promise<{ values: { value: number }[] }> }) =>
       (await c.get()).values[0]?.value ?? 0;
-    // The writer thread's scratch directory vanishes: its files cannot be written.
+    // The writer thread's scratch directory turns into a file: its Parquet files cannot be written.
     const scratch = (srv.predictionLog as unknown as { tmpDir: string }).tmpDir;
     fs.rmSync(scratch, { recursive: true });
+    fs.writeFileSync(scratch, '');
     expect((await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 3) })).status).toBe(200);
     await srv.predictionLog!.flush();
     expect(await counter(srv.metrics.logDropped)).toBe(3);
     expect(await counter(srv.metrics.logWritten)).toBe(0);
     expect(await counter(srv.metrics.logPending)).toBe(0);
 
+    fs.rmSync(scratch);
     fs.mkdirSync(scratch);
     expect((await http(url, 'POST', '/v1/predict/ctr', { instances: instances.slice(0, 2) })).status).toBe(200);
     await srv.predictionLog!.flush();

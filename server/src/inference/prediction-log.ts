@@ -1,11 +1,11 @@
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { OutputValue } from '@plinth/kernel-lib';
 import type { ObjectStore } from '../stores/types';
-import { literal, OfflineEngine } from '../offline/duckdb';
 import type { InferenceMetrics } from './metrics';
 import {
   startWriter,
@@ -49,40 +49,38 @@ export interface PredictionLogOptions {
   flushMs?: number;
 }
 
-const COLUMNS =
-  "{prediction_id: 'VARCHAR', ts: 'TIMESTAMP', deployment: 'VARCHAR', model: 'VARCHAR', version: 'INTEGER', " +
-  "variant: 'VARCHAR', experiment: 'VARCHAR', entity: 'JSON', features: 'JSON', outputs: 'JSON', latency_ms: 'DOUBLE'}";
-
-/** How long appended predictions may wait before they are handed to the writer thread. */
+/** How long appended predictions may wait before they are handed to the writer. */
 const POST_MS = 20;
 
 /**
  * Appends every prediction to Parquet files in the offline store, off the request path: the
  * request only queues a reference; every few milliseconds the queue is handed to a writer
- * thread (prediction-log-writer.ts) that formats the rows, and a timer turns what it wrote
- * into Parquet through DuckDB, whose work runs on its own threads too. It never delays or
- * fails a request, and its memory is bounded: when writes fall behind, new predictions are
- * dropped and counted (`plinth_prediction_log_dropped_total`) rather than queued without limit.
+ * process at the lowest CPU priority (prediction-log-writer.ts) that appends it to DuckDB, and
+ * at each flush (a timer, or enough rows) it writes Parquet files that this side puts in the
+ * object store. It
+ * never delays or fails a request, and its memory is bounded: when writes fall behind, new
+ * predictions are dropped and counted (`plinth_prediction_log_dropped_total`) rather than
+ * queued without limit.
  *
  * Files: `prediction-log/<deployment>/date=YYYY-MM-DD/<time>-<host>-<pid>-<n>.parquet`, one
  * row per prediction (id, time, deployment, model, version, variant, experiment, entity keys
- * and request values, the features the graph was fed, outputs, latency), readable with
- * `read_parquet('.../prediction-log/ctr/*\/*.parquet', hive_partitioning = true)`.
+ * and request values as JSON, the features the graph was fed as a STRUCT with a typed field per
+ * input, outputs as JSON, latency), readable with `read_parquet('.../prediction-log/ctr/*\/*.parquet',
+ * hive_partitioning = true, union_by_name = true)` (versions with other inputs have other fields).
  */
 export class PredictionLog {
-  /** Appended, not yet handed to the writer thread. */
+  /** Appended, not yet handed to the writer. */
   private queue: PredictionLogEntry[] = [];
   private postTimer: NodeJS.Timeout | undefined;
   /** Appended and not yet in the offline store (or dropped): what the bound applies to. */
   private pendingRows = 0;
   /** Appended since the last flush. */
   private unflushedRows = 0;
-  private writer: Worker | undefined;
+  private child: ChildProcess | undefined;
   private readonly waiting = new Map<number, { resolve(f: WrittenFile[]): void; reject(e: Error): void }>();
   private flushes = 0;
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private engine: Promise<OfflineEngine> | undefined;
   private seq = 0;
   private readonly maxPending: number;
   private readonly flushRows: number;
@@ -125,7 +123,8 @@ export class PredictionLog {
     this.unflushedRows = 0;
     const seq = ++this.flushes;
     const files = new Promise<WrittenFile[]>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
-    this.thread().postMessage({ kind: 'flush', seq } satisfies ToWriter);
+    this.send({ kind: 'flush', seq });
+    this.child?.channel?.ref();
     // One flush at a time converts and uploads, in order.
     this.writing = this.writing.then(async () => {
       let written = 0;
@@ -149,16 +148,21 @@ export class PredictionLog {
     return this.writing;
   }
 
-  /** Writes what is left (graceful shutdown) and releases the writer thread and DuckDB. */
+  /** Writes what is left (graceful shutdown) and stops the writer. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
-    await this.writer?.terminate();
-    if (this.engine) (await this.engine).close();
+    const w = this.child;
+    if (w) {
+      this.child = undefined;
+      const exited = once(w, 'exit');
+      w.disconnect();
+      await exited;
+    }
     fs.rmSync(this.tmpDir, { recursive: true, force: true });
   }
 
-  /** Hands the queue to the writer thread. The columns of a batch go once, whatever number of requests shared it. */
+  /** Hands the queue to the writer. The columns of a batch go once, whatever number of requests shared it. */
   private post(): void {
     clearTimeout(this.postTimer);
     this.postTimer = undefined;
@@ -168,7 +172,7 @@ export class PredictionLog {
     const entries = this.queue.map((e): WireEntry => {
       let batch = sets.get(e.columns);
       if (batch === undefined) {
-        batch = columns.push(ownColumns(e.columns)) - 1;
+        batch = columns.push(packColumns(e.columns)) - 1;
         sets.set(e.columns, batch);
       }
       return {
@@ -187,14 +191,22 @@ export class PredictionLog {
       };
     });
     this.queue = [];
-    this.thread().postMessage({ kind: 'rows', columns, entries } satisfies ToWriter);
+    this.send({ kind: 'rows', columns, entries });
   }
 
-  /** The writer thread, started on first use and again after a failure. */
-  private thread(): Worker {
-    if (this.writer) return this.writer;
+  /** Sends to the writer, started on first use and again after a failure; what a dead one misses is counted as dropped at the flush. */
+  private send(m: ToWriter): void {
+    this.writer().send(m, (e) => {
+      if (e) this.log.warn({ err: e }, 'prediction log writer unreachable');
+    });
+  }
+
+  private writer(): ChildProcess {
+    if (this.child) return this.child;
     const w = startWriter(this.tmpDir);
+    // Only a flush being awaited keeps this process alive for the writer.
     w.unref();
+    w.channel?.unref();
     w.on('message', (m: FromWriter) => {
       if (m.kind === 'flushed') {
         this.waiting.get(m.seq)?.resolve(m.files);
@@ -204,46 +216,45 @@ export class PredictionLog {
         if (m.seq !== null) this.waiting.get(m.seq)?.reject(new Error(m.message));
         this.waiting.delete(m.seq ?? -1);
       }
+      if (!this.waiting.size) w.channel?.unref();
     });
     const fail = (e: Error) => {
-      if (this.writer !== w) return;
-      this.writer = undefined;
+      if (this.child !== w) return;
+      this.child = undefined;
       for (const p of this.waiting.values()) p.reject(e);
       this.waiting.clear();
     };
     w.on('error', (e) => fail(e));
-    w.on('exit', (code) => fail(new Error(`the prediction log writer thread exited (${code})`)));
-    this.writer = w;
+    w.on('exit', (code, signal) => fail(new Error(`the prediction log writer exited (${signal ?? code})`)));
+    this.child = w;
     return w;
   }
 
-  /** One NDJSON file of the writer to Parquet in the offline store. */
+  /** One Parquet file of the writer to the offline store. */
   private async store(f: WrittenFile): Promise<void> {
-    this.engine ??= OfflineEngine.create({ threads: 1, memoryLimitBytes: 256 * 2 ** 20 });
-    const engine = await this.engine;
-    const n = this.seq++;
-    const parquet = path.join(this.tmpDir, `out-${n}.parquet`);
+    const stamp = new Date().toISOString().replace(/[-:.]/g, '');
     try {
-      await engine.copyToParquet(`SELECT * FROM read_json(${literal(f.file)}, columns = ${COLUMNS})`, parquet);
-      const stamp = new Date().toISOString().replace(/[-:.]/g, '');
       await this.objects.putFile(
-        `${PREDICTION_LOG_PREFIX}/${f.dir}/${stamp}-${os.hostname()}-${process.pid}-${n}.parquet`,
-        parquet,
+        `${PREDICTION_LOG_PREFIX}/${f.dir}/${stamp}-${os.hostname()}-${process.pid}-${this.seq++}.parquet`,
+        f.file,
       );
     } finally {
       fs.rmSync(f.file, { force: true });
-      fs.rmSync(parquet, { force: true });
     }
   }
 }
 
-/**
- * Columns that can be posted as they are: a typed array that views part of a larger buffer
- * would be cloned with all of that buffer.
- */
-function ownColumns(cols: PredictionLogEntry['columns']): WireColumns {
-  const out: WireColumns = {};
-  for (const [name, c] of Object.entries(cols))
-    out[name] = ArrayBuffer.isView(c) && c.byteLength !== c.buffer.byteLength ? (c as Float64Array).slice() : c;
-  return out;
+/** A batch's columns for the writer: numeric ones copied into one buffer. */
+function packColumns(cols: PredictionLogEntry['columns']): WireColumns {
+  const names = Object.keys(cols);
+  const numeric = names.map((name) => ArrayBuffer.isView(cols[name]));
+  const n = names.length ? cols[names[0]].length : 0;
+  const numbers = new Float64Array(n * numeric.filter(Boolean).length);
+  const strings: WireColumns['strings'] = {};
+  let k = 0;
+  names.forEach((name, j) => {
+    if (numeric[j]) numbers.set(cols[name] as ArrayLike<number>, k++ * n);
+    else strings[name] = cols[name] as ArrayLike<string | null>;
+  });
+  return { n, names, numeric, numbers, strings };
 }
