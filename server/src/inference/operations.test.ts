@@ -8,6 +8,7 @@ import pino from 'pino';
 import type { PredictResponse } from '@plinth/schema';
 import { openOnlineStore } from '@plinth/kernel-lib';
 import { closeObjectStore, openObjectStore } from '../platform';
+import { literal, OfflineEngine } from '../offline/duckdb';
 import { http, type TestPlatform } from '../test-support/platform';
 import { startCtrFixture } from '../test-support/ctr-fixture';
 import { createInferenceServer, type InferenceOptions, type InferenceServer } from './server';
@@ -130,7 +131,7 @@ describe('operations', () => {
 });
 
 describe('plinth infer --workers 2', () => {
-  it('serves from two processes on one port, sums their metrics, and drains on SIGTERM', async () => {
+  it('serves from two processes on one port, sums their metrics, and drains on Ctrl-C with its log written', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as { port: number }).port;
@@ -156,13 +157,16 @@ describe('plinth infer --workers 2', () => {
         '--log-level',
         'warn',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group, which Ctrl-C signals as a whole: primary, workers and log writers.
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     let stderr = ''; // and stdout: the log
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const url = `http://127.0.0.1:${port}`;
+    const ids: string[] = [];
+    const n = 40;
     try {
       const pids = new Set<number>();
       const deadline = Date.now() + 30_000;
@@ -176,17 +180,17 @@ describe('plinth infer --workers 2', () => {
         else await new Promise((r) => setTimeout(r, 100));
       }
       expect(pids.has(child.pid!)).toBe(false);
-      const n = 40;
       const answers = await Promise.all(
         Array.from({ length: n }, (_, i) =>
           fetch(`${url}/v1/predict/ctr`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', connection: 'close' },
             body: JSON.stringify({ instances: [instances[i % instances.length]] }),
-          }).then((r) => r.status),
+          }).then(async (r) => ({ status: r.status, body: (await r.json()) as PredictResponse })),
         ),
       );
-      expect(answers).toEqual(Array.from({ length: n }, () => 200));
+      expect(answers.map((a) => a.status)).toEqual(Array.from({ length: n }, () => 200));
+      ids.push(...answers.map((a) => a.body.predictions[0].predictionId));
       const text = await (await fetch(`${url}/metrics`)).text();
       const total = [...text.matchAll(/plinth_inference_requests_total\{[^}]*status="200"\} (\d+)/g)].reduce(
         (a, m) => a + Number(m[1]),
@@ -195,10 +199,22 @@ describe('plinth infer --workers 2', () => {
       // Summed over both workers, whichever answered /metrics.
       expect(total, text + stderr).toBe(n);
     } finally {
-      child.kill('SIGTERM');
+      process.kill(-child.pid!, 'SIGINT');
     }
     expect(await exited).toBe(0);
     expect(stderr).not.toMatch(/"level":(50|60)/);
+    // Every prediction answered was logged before the workers exited.
+    const dir = path.join(t.config.dataDir, 'objects', 'prediction-log', 'ctr');
+    const engine = await OfflineEngine.create({ threads: 1 });
+    try {
+      const [{ n: logged }] = await engine.rows(
+        `SELECT count(*)::INTEGER AS n FROM read_parquet(${literal(`${dir}/*/*.parquet`)}, union_by_name = true) ` +
+          `WHERE prediction_id IN (${ids.map(literal).join(', ')})`,
+      );
+      expect(logged).toBe(n);
+    } finally {
+      engine.close();
+    }
   });
 
   it('exits non-zero, naming the problem, when its workers cannot start', async () => {

@@ -250,6 +250,9 @@ export function startWriter(tmpDir: string): ChildProcess {
   const args = JSON.stringify({ tmpDir, duckdb: require.resolve('@duckdb/node-api') });
   return spawn(process.execPath, ['-e', `(${source})()`, args], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    // Out of the serving process's group, which Ctrl-C signals as a whole: the serving process
+    // drains, then closes the log, and the writer ends when it disconnects (or dies).
+    detached: true,
     // Typed arrays and nested objects as they are, like worker messages.
     serialization: 'advanced',
   });
