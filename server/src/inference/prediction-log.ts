@@ -57,10 +57,9 @@ const POST_MS = 20;
  * request only queues a reference; every few milliseconds the queue is handed to a writer
  * process at the lowest CPU priority (prediction-log-writer.ts) that appends it to DuckDB, and
  * at each flush (a timer, or enough rows) it writes Parquet files that this side puts in the
- * object store. It
- * never delays or fails a request, and its memory is bounded: when writes fall behind, new
- * predictions are dropped and counted (`plinth_prediction_log_dropped_total`) rather than
- * queued without limit.
+ * object store. It never delays or fails a request, and its memory is bounded: when writes
+ * fall behind, new predictions are dropped and counted (`plinth_prediction_log_dropped_total`)
+ * rather than queued without limit.
  *
  * Files: `prediction-log/<deployment>/date=YYYY-MM-DD/<time>-<host>-<pid>-<n>.parquet`, one
  * row per prediction (id, time, deployment, model, version, variant, experiment, entity keys
