@@ -109,8 +109,6 @@ export interface OnlineColumns {
   /** Per column, per instance: the value; the declared default (or null) when not present. */
   values: OnlineValue[][];
   statuses: FeatureStatus[][];
-  /** Per column: whether the feature declares a default, which values not present took. */
-  hasDefault: boolean[];
   /** True when the latency budget ran out and some views are marked 'timeout'. */
   partial: boolean;
 }
@@ -136,13 +134,15 @@ export async function readOnlineFeatures(
   opts: OnlineReadOptions = {},
 ): Promise<OnlineReadResult> {
   const c = await readOnlineColumns(online, views, refs, instances, opts);
+  // Features with a declared default, which values not present took.
+  const hasDefault = refs.map((r) => views.get(r.view)?.features.get(r.feature) !== undefined);
   const rows = instances.map((_, i): OnlineResultRow => {
     const o: OnlineResultRow = { values: {}, statuses: {} };
     for (let j = 0; j < c.names.length; j++) {
       const status = c.statuses[j][i];
       o.values[c.names[j]] = c.values[j][i];
       o.statuses[c.names[j]] = status;
-      if (status !== 'present' && c.hasDefault[j]) (o.defaulted ??= []).push(c.names[j]);
+      if (status !== 'present' && hasDefault[j]) (o.defaulted ??= []).push(c.names[j]);
     }
     return o;
   });
@@ -224,7 +224,6 @@ export async function readOnlineColumns(
     names: refs.map((r) => `${r.view}:${r.feature}`),
     values: refs.map(() => new Array<OnlineValue>(n)),
     statuses: refs.map(() => new Array<FeatureStatus>(n)),
-    hasDefault: refs.map((r) => views.get(r.view)?.features.get(r.feature) !== undefined),
     partial: false,
   };
   lookups.forEach(({ view, cols }, l) => {

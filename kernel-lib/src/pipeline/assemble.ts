@@ -101,28 +101,6 @@ export function assembleInputs(
     const found = j === undefined ? undefined : cols.statuses[j];
     const name = input.name;
     const def = input.default;
-    if (!string && values && found) {
-      // The common case, kept apart so that it stays a tight loop: a numeric online feature.
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (typeof v === 'number') {
-          numbers[i] = v;
-          st[i] = found[i];
-        } else if (typeof v === 'boolean') {
-          numbers[i] = v ? 1 : 0;
-          st[i] = found[i];
-        } else if (typeof def === 'number') {
-          numbers[i] = def;
-          st[i] = 'default';
-        } else {
-          numbers[i] = NaN;
-          st[i] = found[i];
-        }
-      }
-      columns[name] = numbers;
-      statuses[name] = st;
-      continue;
-    }
     for (let i = 0; i < n; i++) {
       let v: unknown;
       if (ref !== null) {

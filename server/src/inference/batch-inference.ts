@@ -27,7 +27,6 @@ import {
   servingView,
   type EntityKeyValue,
   type GraphValue,
-  type OnlineFeatureColumns,
   type OnlineWrite,
   type ServingView,
 } from '@plinth/kernel-lib';
@@ -377,10 +376,7 @@ async function scoreChunk(
     });
     return inst;
   });
-  const refs = onlineRefs(r.inputs);
-  const online: OnlineFeatureColumns = refs.length
-    ? await readOnlineColumns(env.online, r.views, refs, instances)
-    : { names: [], values: [], statuses: [] };
+  const online = await readOnlineColumns(env.online, r.views, onlineRefs(r.inputs), instances);
   const { columns, errors } = assembleInputs(r.inputs, online, instances);
   if (errors.length)
     throw invalid(

@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 
 /**
  * One inference process per core (DESIGN.md: onnxruntime's run blocks the event loop, so the
- * tier scales by processes). The primary (which serves nothing itself) forks the workers, which share the listening port,
- * restarts a worker that dies, forwards SIGTERM/SIGINT for a graceful drain, and sums the
- * workers' metrics for /metrics.
+ * tier scales by processes). The primary (which serves nothing itself) forks the workers,
+ * which share the listening port, restarts a worker that dies, forwards SIGTERM/SIGINT for a
+ * graceful drain, and sums the workers' metrics for /metrics.
  */
 export function runPrimary(workers: number, log: Logger): void {
   // Serving allocates many short-lived objects per request; a larger young generation means

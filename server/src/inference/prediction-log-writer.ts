@@ -218,7 +218,7 @@ function writerProgram(): void {
         files.push({ dir: g.dir, file, rows: g.rows });
       } catch (err) {
         const message = `${g.rows} predictions of ${g.dir} not written: ${String((err as Error).message ?? err)}`;
-        send({ kind: 'failed', seq: null, message } satisfies FromWriter);
+        send({ kind: 'failed', seq: null, message });
       } finally {
         await c.run(`DROP TABLE IF EXISTS ${g.table}`).catch(() => undefined);
       }
@@ -232,10 +232,10 @@ function writerProgram(): void {
     queue = queue.then(async () => {
       try {
         if (m.kind === 'rows') await write(m);
-        else send({ kind: 'flushed', seq: m.seq, files: await flush() } satisfies FromWriter);
+        else send({ kind: 'flushed', seq: m.seq, files: await flush() });
       } catch (e) {
         const seq = m.kind === 'flush' ? m.seq : null;
-        send({ kind: 'failed', seq, message: String((e as Error).stack ?? e) } satisfies FromWriter);
+        send({ kind: 'failed', seq, message: String((e as Error).stack ?? e) });
       }
     });
   });

@@ -28,11 +28,10 @@ export interface Scored {
  * feature tensors) are scored on those values without an online read.
  */
 export async function scoreInstances(m: LoadedModel, online: OnlineStore, instances: Instance[]): Promise<Scored> {
-  const refs = onlineRefs(m.inputs);
-  let cols: OnlineFeatureColumns;
-  if (!refs.length) cols = { names: [], values: [], statuses: [] };
-  else if (m.onlineInputNames.every((n) => n in instances[0])) cols = suppliedColumns(m, instances);
-  else cols = await readOnlineColumns(online, m.views, refs, instances);
+  // With no online inputs at all, both give no columns.
+  const cols = m.onlineInputNames.every((n) => n in instances[0])
+    ? suppliedColumns(m, instances)
+    : await readOnlineColumns(online, m.views, onlineRefs(m.inputs), instances);
   // The same assembly the notebook's LocalPipeline uses: identical inputs, identical outputs.
   const { columns, statuses, errors } = assembleInputs(m.inputs, cols, instances);
   if (errors.length)
